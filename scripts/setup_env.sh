@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Create .venv (if absent) and install visionllm with the measured dependency set.
+# Usage: scripts/setup_env.sh [--tests] [--deepspeed] [--mmcv-ops]
+#   --tests      also install pytest + ruff
+#   --deepspeed  also install deepspeed (FlexibleRunner ZeRO path)
+#   --mmcv-ops   compile mmcv's C++ ops for CPU (~15 min); without them mmcv's PyTorch paths are used
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TESTS=0; DS=0; OPS=0
+for a in "$@"; do
+  case "$a" in
+    --tests) TESTS=1 ;; --deepspeed) DS=1 ;; --mmcv-ops) OPS=1 ;;
+    *) echo "unknown flag: $a (expected --tests, --deepspeed, --mmcv-ops)" >&2; exit 2 ;;
+  esac
+done
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+PIP=(.venv/bin/python -m pip --disable-pip-version-check -q)
+C=(-c requirements/constraints.txt -c requirements/lock.txt)
+stamp=.venv/.visionllm-installed
+want="$(cat requirements/*.txt setup.py | sha1sum | cut -c1-12)-t$TESTS-d$DS-o$OPS"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  echo "[setup] .venv is up to date"; exit 0
+fi
+t0=$(date +%s)
+"${PIP[@]}" install "${C[@]}" --upgrade pip setuptools wheel
+"${PIP[@]}" install "${C[@]}" torch==2.13.0 numpy cython
+# xtcocotools' wheel is built against numpy 1; build it from source against numpy 2.
+.venv/bin/python -c "import xtcocotools" 2>/dev/null || \
+  "${PIP[@]}" install "${C[@]}" --no-build-isolation --no-binary xtcocotools xtcocotools
+"${PIP[@]}" install "${C[@]}" -r requirements/runtime.txt
+# mmpose's declared deps pull torchvision/chumpy, which neither load nor are needed here.
+"${PIP[@]}" install "${C[@]}" --no-deps mmpose
+[ "$TESTS" = 1 ] && "${PIP[@]}" install "${C[@]}" -r requirements/tests.txt
+[ "$DS" = 1 ] && "${PIP[@]}" install "${C[@]}" deepspeed
+if [ "$OPS" = 1 ]; then
+  MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS=${MAX_JOBS:-2} "${PIP[@]}" install "${C[@]}" --no-build-isolation \
+    --no-cache-dir --force-reinstall --no-deps --no-binary onedl-mmcv onedl-mmcv
+fi
+"${PIP[@]}" install "${C[@]}" --no-deps --no-build-isolation -e .
+echo "$want" > "$stamp"
+echo "[setup] done in $(( $(date +%s) - t0 )) s"

@@ -1,0 +1,88 @@
+"""Shared glue of tools/train.py and tools/test.py: config loading, checks, friendly errors."""
+import difflib
+import os.path as osp
+import sys
+from contextlib import contextmanager
+from typing import Iterator, List, Optional, Tuple
+
+from visionllm.utils.errors import ConfigError, VisionLLMError
+
+
+def iter_types(node, path: str = 'cfg') -> Iterator[Tuple[str, str]]:
+    """(dotted path, type name) of every ``type=`` string in a config tree."""
+    if isinstance(node, dict):
+        t = node.get('type')
+        if isinstance(t, str):
+            yield path, t
+        for k, v in node.items():
+            yield from iter_types(v, f'{path}.{k}')
+    elif isinstance(node, (list, tuple)):
+        for i, v in enumerate(node):
+            yield from iter_types(v, f'{path}[{i}]')
+
+
+def known_type_names() -> List[str]:
+    """Names registered in visionllm's registries and mmengine's roots."""
+    from mmengine.registry import Registry
+
+    from visionllm import registry as R
+    names = set()
+    for reg in vars(R).values():
+        if isinstance(reg, Registry):
+            reg.import_from_location()
+            names |= set(reg.module_dict)
+            if reg.parent is not None:
+                names |= set(reg.parent.module_dict)
+    return sorted(names)
+
+
+def check_config_types(cfg, filename: str = 'config') -> None:
+    """Raise ConfigError for an unscoped ``type=`` that no registry knows, with close matches."""
+    known = set(known_type_names())
+    for path, t in iter_types(cfg.to_dict() if hasattr(cfg, 'to_dict') else cfg):
+        if '.' in t or t in known:
+            continue  # scoped names (mmdet.X) are resolved by their own registries at build time
+        close = difflib.get_close_matches(t, known, n=3, cutoff=0.6)
+        hint = f'; did you mean {" or ".join(repr(c) for c in close)}?' if close else ''
+        raise ConfigError(f'{filename}: `{path[4:]}.type={t!r}` is not a registered type{hint}')
+
+
+def build_runner_cfg(config: str, cfg_options: Optional[dict] = None, work_dir: Optional[str] = None,
+                     launcher: str = 'none', amp: bool = False, resume: Optional[str] = None,
+                     load_from: Optional[str] = None):
+    """Load ``config``, apply CLI options, check types; returns the mmengine Config for the Runner."""
+    from mmengine.config import Config
+    if not osp.isfile(config):
+        raise ConfigError(f'config file {config!r} not found')
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    cfg.launcher = launcher
+    cfg.work_dir = work_dir or cfg.get('work_dir') or osp.join('work_dirs', osp.splitext(osp.basename(config))[0])
+    if amp:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('dtype', 'bfloat16')
+    if resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif resume:
+        cfg.resume, cfg.load_from = True, resume
+    if load_from:
+        cfg.load_from = load_from
+    check_config_types(cfg, config)
+    return cfg
+
+
+@contextmanager
+def friendly_errors(source: str):
+    """Turn user errors (bad config, data, prompt) into one clear line on stderr and exit code 2."""
+    try:
+        yield
+    except VisionLLMError as e:
+        print(f'error ({type(e).__name__}): {e}', file=sys.stderr)
+        sys.exit(2)
+    except KeyError as e:
+        msg = str(e.args[0]) if e.args else str(e)
+        if 'registry' in msg:
+            print(f'error (ConfigError): {source}: {msg}', file=sys.stderr)
+            sys.exit(2)
+        raise

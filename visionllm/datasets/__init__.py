@@ -1,0 +1,6 @@
+"""Datasets, transforms, samplers and the embedded synthetic data."""
+from . import transforms  # noqa: F401
+from .conversation_dataset import ConversationDataset
+from .skipping import SkipBadSamplesMixin, visionllm_collate
+
+__all__ = ['ConversationDataset', 'SkipBadSamplesMixin', 'visionllm_collate']

@@ -1,0 +1,38 @@
+"""Instruction and answer templates of every task (one place, shared by datasets and inferencer).
+
+Answers put the group name right before its routing token and separate groups with ``, `` after a
+``: `` lead-in, so the name of every group can be read back from the text (see
+``visionllm.models.superlink.routing.RoutingTable.parse_groups``).
+"""
+from typing import Sequence
+
+CAPTION_PROMPT = 'Describe the image briefly.'
+DET_PROMPT = 'Please detect {classes} in the image.'
+DET_ANSWER_LEAD = 'Here are the results: '
+GRD_PROMPT = 'Please locate {expression} in the image.'
+SEG_PROMPT = 'Please segment {classes} in the image.'
+POSE_PROMPT = 'Please find the {keypoints} of each {classes} in the image.'
+GEN_PROMPT = 'Please draw {text}.'
+EDIT_PROMPT = 'Please edit the image: {instruction}.'
+NO_OBJECT_ANSWER = 'There is nothing to report.'
+
+
+def join_names(names: Sequence[str]) -> str:
+    """'a, b and c' (names are never empty)."""
+    names = list(names)
+    return names[0] if len(names) == 1 else ', '.join(names[:-1]) + ' and ' + names[-1]
+
+
+def grouped_answer(names: Sequence[str], token: str) -> str:
+    """'Here are the results: red circle[DET], blue square[DET].'"""
+    return DET_ANSWER_LEAD + ', '.join(f'{n}{token}' for n in names) + '.'
+
+
+def det_conversation(names: Sequence[str], token: str = '[DET]') -> list:
+    return [dict(role='user', content='<image>\n' + DET_PROMPT.format(classes=join_names(names))),
+            dict(role='assistant', content=grouped_answer(names, token))]
+
+
+def grounding_conversation(expression: str) -> list:
+    return [dict(role='user', content='<image>\n' + GRD_PROMPT.format(expression=expression)),
+            dict(role='assistant', content=grouped_answer([expression], '[GRD]'))]

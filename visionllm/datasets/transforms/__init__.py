@@ -1,0 +1,5 @@
+"""Data transforms: loading, prompts, packing."""
+from .formatting import PackVisionLLMInputs
+from .loading import LoadImage, read_rgb
+
+__all__ = ['LoadImage', 'PackVisionLLMInputs', 'read_rgb']

@@ -1,0 +1,56 @@
+"""Pack a pipeline's results into model inputs (MLLM tiles + decoder image) and a data sample."""
+from typing import Sequence
+
+import numpy as np
+import torch
+from mmcv.transforms import BaseTransform
+from mmengine.structures import InstanceData, PixelData
+
+from visionllm.models.mllm.tiling import tile_image
+from visionllm.registry import TRANSFORMS
+from visionllm.structures import VisionLLMDataSample
+
+DEFAULT_META_KEYS = ('img_path', 'img_id', 'ori_shape', 'img_shape', 'scale_factor', 'task', 'messages',
+                     'class_names', 'gt_answer', 'question_type', 'gt_groups', 'sample_id', 'keypoint_names',
+                     'held_out')
+
+
+@TRANSFORMS.register_module()
+class PackVisionLLMInputs(BaseTransform):
+    """Build ``inputs = {'tiles': uint8 [T, 3, s, s], 'image': uint8 [3, H, W]}`` and the data sample.
+
+    Args:
+        tile_size: the MLLM's vision input size.
+        min_tiles / max_tiles / use_thumbnail: InternVL dynamic tiling.
+        meta_keys: results keys copied into the sample's metainfo when present.
+    """
+
+    def __init__(self, tile_size: int, min_tiles: int = 1, max_tiles: int = 1, use_thumbnail: bool = True,
+                 meta_keys: Sequence[str] = DEFAULT_META_KEYS):
+        self.tile_size, self.min_tiles, self.max_tiles = tile_size, min_tiles, max_tiles
+        self.use_thumbnail = use_thumbnail
+        self.meta_keys = tuple(meta_keys)
+
+    def transform(self, results: dict) -> dict:
+        img = results['img']
+        tiles = tile_image(img, self.tile_size, self.min_tiles, self.max_tiles, self.use_thumbnail)
+        inputs = dict(tiles=torch.from_numpy(np.ascontiguousarray(tiles.transpose(0, 3, 1, 2))),
+                      image=torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))))
+        sample = VisionLLMDataSample()
+        meta = {k: results[k] for k in self.meta_keys if k in results}
+        meta['num_tiles'] = len(tiles)
+        sample.set_metainfo(meta)
+        if 'gt_bboxes' in results:
+            gt = InstanceData()
+            boxes = results['gt_bboxes']
+            gt.bboxes = boxes.tensor if hasattr(boxes, 'tensor') else torch.as_tensor(boxes, dtype=torch.float32)
+            gt.labels = torch.as_tensor(results['gt_bboxes_labels'], dtype=torch.long)
+            if 'gt_masks' in results:
+                gt.masks = torch.from_numpy(results['gt_masks'].to_ndarray().astype(bool))
+            if 'gt_keypoints' in results:
+                gt.keypoints = torch.as_tensor(results['gt_keypoints'], dtype=torch.float32)
+                gt.keypoints_visible = torch.as_tensor(results['gt_keypoints_visible'], dtype=torch.float32)
+            sample.gt_instances = gt
+        if 'gt_seg_map' in results:
+            sample.gt_sem_seg = PixelData(data=torch.from_numpy(results['gt_seg_map'][None].astype(np.int64)))
+        return dict(inputs=inputs, data_samples=sample)

@@ -1,0 +1,52 @@
+"""Robust image loading: any common format / bit depth / channel count -> RGB uint8."""
+import cv2
+import mmengine.fileio as fileio
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+from visionllm.registry import TRANSFORMS
+from visionllm.utils.errors import BadSampleError
+
+
+def read_rgb(path: str, backend_args=None) -> np.ndarray:
+    """Read an image file as RGB uint8 [H, W, 3].
+
+    Grayscale is replicated to 3 channels, alpha is dropped, 16-bit and float images are rescaled to
+    8 bits. Raises :class:`BadSampleError` naming the file when it is missing or cannot be decoded.
+    """
+    try:
+        buf = fileio.get(path, backend_args=backend_args)
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as e:
+        raise BadSampleError(path, 'img_path', f'cannot read image file ({type(e).__name__})') from None
+    img = cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_UNCHANGED) if buf else None
+    if img is None or img.size == 0:
+        raise BadSampleError(path, 'img_path', f'cannot decode image ({len(buf)} bytes; corrupt or not '
+                             'an image)')
+    if img.dtype == np.uint16:
+        img = (img >> 8).astype(np.uint8)
+    elif img.dtype != np.uint8:
+        img = img.astype(np.float64)
+        hi = img.max() if img.max() > 1 else 1.0
+        img = np.clip(img / hi * 255, 0, 255).astype(np.uint8)
+    if img.ndim == 2:
+        return np.repeat(img[..., None], 3, axis=2)
+    if img.shape[2] == 4:
+        img = img[..., :3]
+    elif img.shape[2] != 3:
+        raise BadSampleError(path, 'img_path', f'unsupported channel count {img.shape[2]}')
+    return np.ascontiguousarray(img[..., ::-1])
+
+
+@TRANSFORMS.register_module()
+class LoadImage(BaseTransform):
+    """Load ``results['img_path']`` into ``results['img']`` (RGB uint8), set ``img_shape`` /
+    ``ori_shape``. Unlike mmcv's loader it never returns None: bad files raise BadSampleError."""
+
+    def __init__(self, backend_args=None):
+        self.backend_args = backend_args
+
+    def transform(self, results: dict) -> dict:
+        img = read_rgb(results['img_path'], self.backend_args)
+        results['img'] = img
+        results['img_shape'] = results['ori_shape'] = img.shape[:2]
+        return results

@@ -1,0 +1,4 @@
+"""Engine: hooks, optimizer constructors."""
+from .hooks import BadSampleHook
+
+__all__ = ['BadSampleHook']

@@ -1,0 +1,4 @@
+"""Specialist decoders, one file per family."""
+from .base import BaseTaskDecoder
+
+__all__ = ['BaseTaskDecoder']

@@ -1,0 +1,76 @@
+"""Chat template (InternVL2.5 / Qwen2 ``im_start`` style) with assistant-only labels.
+
+``<|im_start|>{role}\\n{content}<|im_end|>\\n`` per turn; ``<image>`` in a user turn becomes
+``<img>`` + ``<IMG_CONTEXT>`` x num_image_tokens + ``</img>``. Labels are -100 everywhere except the
+assistant contents and their closing ``<|im_end|>``.
+"""
+from typing import List, Optional, Sequence, Tuple
+
+from visionllm.utils.errors import PromptError
+
+IGNORE_INDEX = -100
+IMAGE_PLACEHOLDER = '<image>'
+
+
+class ChatTemplate:
+    """Encode conversations to (input_ids, labels) with a given tokenizer."""
+
+    def __init__(self, tokenizer, system: Optional[str] = 'You are a helpful assistant.'):
+        self.tok = tokenizer
+        self.system = system
+        ids = tokenizer.convert_tokens_to_ids
+        self.im_start, self.im_end = ids('<|im_start|>'), ids('<|im_end|>')
+        self.img_start, self.img_end, self.img_context = ids('<img>'), ids('</img>'), ids('<IMG_CONTEXT>')
+        self._nl = self._text('\n')
+        self._role_ids = {r: [self.im_start] + self._text(f'{r}\n') for r in ('system', 'user', 'assistant')}
+
+    def _text(self, text: str) -> List[int]:
+        return self.tok(text, add_special_tokens=False).input_ids if text else []
+
+    def _user_content(self, content: str, num_image_tokens: int) -> List[int]:
+        parts = content.split(IMAGE_PLACEHOLDER)
+        if len(parts) > 2:
+            raise PromptError(f'a message has {len(parts) - 1} `<image>` placeholders; one is supported')
+        ids = self._text(parts[0])
+        if len(parts) == 2:
+            ids += [self.img_start] + [self.img_context] * num_image_tokens + [self.img_end]
+            ids += self._text(parts[1])
+        return ids
+
+    def encode(self, messages: Sequence[dict], num_image_tokens: int = 0,
+               add_generation_prompt: bool = False) -> Tuple[List[int], List[int]]:
+        """Returns (input_ids, labels) of the whole conversation.
+
+        With ``add_generation_prompt`` the sequence ends with ``<|im_start|>assistant\\n`` (for
+        generation); a final assistant turn, if any, is then encoded without its ``<|im_end|>``
+        so generation continues it.
+        """
+        ids: List[int] = []
+        labels: List[int] = []
+
+        def add(tokens, learn):
+            ids.extend(tokens)
+            labels.extend(tokens if learn else [IGNORE_INDEX] * len(tokens))
+
+        if self.system:
+            add(self._role_ids['system'] + self._text(self.system) + [self.im_end] + self._nl, False)
+        n_img = sum(m['content'].count(IMAGE_PLACEHOLDER) for m in messages)
+        if n_img == 0 and num_image_tokens:
+            raise PromptError('image features were given but no message contains `<image>`')
+        for k, m in enumerate(messages):
+            role, content = m.get('role'), m.get('content')
+            if role not in ('user', 'assistant', 'system') or not isinstance(content, str):
+                raise PromptError(f'message {k}: expected role user/assistant/system and str content, '
+                                  f'got role={role!r} content={type(content).__name__}')
+            if role == 'assistant':
+                last_open = add_generation_prompt and k == len(messages) - 1
+                add(self._role_ids['assistant'], False)
+                add(self._text(content) + ([] if last_open else [self.im_end]), True)
+                if not last_open:
+                    add(self._nl, False)
+            else:
+                body = self._user_content(content, num_image_tokens) if role == 'user' else self._text(content)
+                add(self._role_ids[role] + body + [self.im_end] + self._nl, False)
+        if add_generation_prompt and (not messages or messages[-1]['role'] != 'assistant'):
+            add(self._role_ids['assistant'], False)
+        return ids, labels

@@ -1,0 +1,5 @@
+"""Super-link: routing tokens, query banks, insertion, gathering, free generation."""
+from .generation import FreeGenerationOutput, generate_with_queries
+from .superlink import SuperLink
+
+__all__ = ['SuperLink', 'FreeGenerationOutput', 'generate_with_queries']

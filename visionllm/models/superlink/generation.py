@@ -1,0 +1,92 @@
+"""Free generation with query insertion into the KV cache (batch > 1, several routes per answer).
+
+Each step feeds every sample its pending inputs: the last generated token, followed by the family's
+query bank when that token is a routing token. Samples with fewer pending inputs are right-padded
+inside the step and the padding is masked out of the attention for all later steps; position ids
+count only real inputs, so every sample sees exactly the sequence it would see alone.
+"""
+from dataclasses import dataclass, field
+from typing import Dict, List
+
+import torch
+from torch import Tensor
+
+from visionllm.structures import TaskConditions
+
+
+@dataclass
+class FreeGenerationOutput:
+    """Generated ids per sample (routing tokens kept, slots not included), and conditions."""
+    token_ids: List[List[int]]
+    conditions: Dict[str, TaskConditions] = field(default_factory=dict)
+
+
+@torch.no_grad()
+def generate_with_queries(mllm, superlink, inputs_embeds: Tensor, attention_mask: Tensor,
+                          prompt_ids: Tensor, max_new_tokens: int = 64, eos_token_id: int = None
+                          ) -> FreeGenerationOutput:
+    """Greedy generation from left-padded prompts.
+
+    Args:
+        inputs_embeds: [B, L, D] prompt embeddings (image tokens and any prompt slots filled).
+        attention_mask: [B, L] 1 for real prompt tokens (left padding is 0).
+        prompt_ids: [B, L] prompt ids (for reading group names that start in the prompt).
+    """
+    B = inputs_embeds.shape[0]
+    dev = inputs_embeds.device
+    mask = attention_mask.long()
+    pos = (mask.cumsum(-1) - 1).clamp(min=0)
+    last_idx = torch.full((B, ), inputs_embeds.shape[1] - 1, device=dev)
+    _, logits, cache = mllm.forward_llm(inputs_embeds, mask, pos, use_cache=True,
+                                        logits_mask=_at(last_idx, inputs_embeds.shape[1]))
+    next_pos = pos[:, -1] + 1
+    out_ids: List[List[int]] = [[] for _ in range(B)]
+    done = [False] * B
+    groups: Dict[str, list] = {}
+    prompt_lists = [prompt_ids[b][attention_mask[b].bool()].tolist() for b in range(B)]
+    for _ in range(max_new_tokens):
+        tok = logits.argmax(-1).tolist()
+        steps = []
+        for b in range(B):
+            if done[b]:
+                steps.append([])
+                continue
+            out_ids[b].append(tok[b])
+            if tok[b] == eos_token_id:
+                done[b] = True
+                steps.append([])
+                continue
+            steps.append([tok[b]])
+        if all(done):
+            break
+        n = torch.tensor([len(s) for s in steps], device=dev)
+        tok_embeds = mllm.embed_tokens(torch.tensor([s[0] if s else 0 for s in steps], device=dev)[:, None])
+        banks = [superlink.queries_for_token(s[0]) if s else None for s in steps]
+        n = n + torch.tensor([0 if q is None else q.shape[0] for q in banks], device=dev)
+        width = int(n.max())
+        step = tok_embeds.new_zeros(B, width, tok_embeds.shape[-1])
+        step[:, :1] = tok_embeds
+        for b, q in enumerate(banks):
+            if q is not None:
+                step[b, 1:1 + q.shape[0]] = q.to(step.dtype)
+        step_mask = (torch.arange(width, device=dev)[None] < n[:, None]).long()
+        step_pos = next_pos[:, None] + torch.arange(width, device=dev)[None]
+        mask = torch.cat([mask, step_mask], 1)
+        hidden, logits, cache = mllm.forward_llm(step, mask, step_pos, cache=cache, use_cache=True,
+                                                 logits_mask=_at((n - 1).clamp(min=0), width))
+        next_pos = next_pos + n
+        for b, q in enumerate(banks):
+            if q is not None:
+                f = superlink.id_to_family[steps[b][0]]
+                seq = prompt_lists[b] + out_ids[b]
+                groups.setdefault(f, []).append((hidden[b, 1:1 + q.shape[0]], b,
+                                                 superlink.group_name(seq, len(seq) - 1),
+                                                 superlink.id_to_token[steps[b][0]]))
+    conds = {f: TaskConditions(torch.stack([g[0] for g in gs]), torch.tensor([g[1] for g in gs], device=dev),
+                               [g[2] for g in gs], [g[3] for g in gs]) for f, gs in groups.items()}
+    return FreeGenerationOutput(out_ids, conds)
+
+
+def _at(idx: Tensor, width: int) -> Tensor:
+    """Bool mask [B, width] selecting position idx[b] of each row."""
+    return torch.arange(width, device=idx.device)[None] == idx[:, None]

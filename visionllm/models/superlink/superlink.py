@@ -1,0 +1,149 @@
+"""Super-link: routing tokens, per-family learnable query banks, insertion and gathering.
+
+A routing token (``[DET]`` ...) in the text is followed by Q placeholder slots (``[EMB]``) whose
+embeddings are the family's query bank; the LLM's last-layer hidden states at those slots become
+the family's :class:`TaskConditions`. Token ids are resolved one by one from the tokenizer.
+"""
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+from mmengine.model import BaseModule
+from torch import Tensor, nn
+
+from visionllm.registry import MODELS
+from visionllm.structures import TaskConditions
+from visionllm.utils.errors import ConfigError
+
+NAME_DELIMITERS = (':', ',', ';', '\n')
+
+
+@MODELS.register_module()
+class SuperLink(BaseModule):
+    """Routing-token table and query banks (one bank per decoder family, never shared).
+
+    Args:
+        families: ``{family: dict(tokens=[routing tokens], num_queries=Q)}``, e.g.
+            ``dict(det=dict(tokens=['[DET]', '[GRD]'], num_queries=8), gen=dict(tokens=['[GEN]'],
+            num_queries=64))``.
+        placeholder: the query-slot token.
+    """
+
+    def __init__(self, families: Dict[str, dict], placeholder: str = '[EMB]', init_cfg=None):
+        super().__init__(init_cfg)
+        self.families = {f: dict(tokens=list(c['tokens']), num_queries=int(c['num_queries']))
+                         for f, c in families.items()}
+        seen = {}
+        for f, c in self.families.items():
+            for t in c['tokens']:
+                if t in seen:
+                    raise ConfigError(f'routing token {t} is given to families {seen[t]} and {f}')
+                seen[t] = f
+        self.token_to_family = seen
+        self.placeholder = placeholder
+        self.banks = nn.ParameterDict()
+        self.tokenizer = None
+
+    @property
+    def special_tokens(self) -> List[str]:
+        return [*self.token_to_family, self.placeholder]
+
+    # ---- binding to the tokenizer / LLM width ----------------------------------------------------
+    def bind(self, tokenizer, embed_dims: int, init_std: float = 0.02) -> None:
+        """Resolve token ids explicitly and create the banks ``[Q, embed_dims]`` per family."""
+        self.tokenizer = tokenizer
+        vocab = tokenizer.get_vocab()
+        missing = [t for t in self.special_tokens if t not in vocab]
+        if missing:
+            raise ConfigError(f'tokenizer lacks super-link tokens {missing}; add them before bind()')
+        self.placeholder_id = vocab[self.placeholder]
+        self.id_to_family = {vocab[t]: f for t, f in self.token_to_family.items()}
+        self.id_to_token = {vocab[t]: t for t in self.token_to_family}
+        for f, c in self.families.items():
+            if f not in self.banks:
+                self.banks[f] = nn.Parameter(torch.randn(c['num_queries'], embed_dims) * init_std)
+        self._special_ids = set(tokenizer.all_special_ids) | set(self.id_to_family) | {self.placeholder_id}
+        self._boundary: Dict[int, bool] = {}
+
+    def num_queries(self, family: str) -> int:
+        return self.families[family]['num_queries']
+
+    def queries_for_token(self, token_id: int) -> Optional[Tensor]:
+        """The bank [Q, D] that follows ``token_id``, or None if it is not a routing token."""
+        f = self.id_to_family.get(int(token_id))
+        return None if f is None else self.banks[f]
+
+    # ---- sequences ----------------------------------------------------------------------------------
+    def expand(self, ids: Sequence[int], labels: Sequence[int], ignore_index: int = -100
+               ) -> Tuple[List[int], List[int]]:
+        """Insert Q placeholder slots after every routing token; slots get ``ignore_index`` labels."""
+        out_ids, out_labels = [], []
+        for i, l in zip(ids, labels):
+            out_ids.append(i)
+            out_labels.append(l)
+            f = self.id_to_family.get(i)
+            if f is not None:
+                q = self.families[f]['num_queries']
+                out_ids.extend([self.placeholder_id] * q)
+                out_labels.extend([ignore_index] * q)
+        return out_ids, out_labels
+
+    def routing_positions(self, input_ids: Tensor) -> List[Tuple[int, int, str]]:
+        """(sample, position, family) of every routing token in [B, L] ids."""
+        is_route = torch.zeros_like(input_ids, dtype=torch.bool)
+        for i in self.id_to_family:
+            is_route |= input_ids == i
+        return [(b, p, self.id_to_family[int(input_ids[b, p])]) for b, p in is_route.nonzero().tolist()]
+
+    def _slots(self, input_ids: Tensor):
+        """Per family: (sample idx [G], slot positions [G, Q], routing positions list)."""
+        groups: Dict[str, List[Tuple[int, int]]] = {}
+        L = input_ids.shape[1]
+        for b, p, f in self.routing_positions(input_ids):
+            q = self.families[f]['num_queries']
+            if p + q >= L or not bool((input_ids[b, p + 1:p + 1 + q] == self.placeholder_id).all()):
+                raise ValueError(f'routing token {self.id_to_token[int(input_ids[b, p])]} at sample {b} '
+                                 f'position {p} is not followed by {q} query slots; use expand()')
+            groups.setdefault(f, []).append((b, p))
+        out = {}
+        for f, bp in groups.items():
+            q = self.families[f]['num_queries']
+            b = torch.tensor([x[0] for x in bp], device=input_ids.device)
+            pos = torch.tensor([x[1] for x in bp], device=input_ids.device)[:, None] + 1 + \
+                torch.arange(q, device=input_ids.device)
+            out[f] = (b, pos, [x[1] for x in bp])
+        return out
+
+    def insert(self, inputs_embeds: Tensor, input_ids: Tensor) -> Tensor:
+        """Put each family's bank into its slots: [B, L, D] -> [B, L, D]."""
+        slots = self._slots(input_ids)
+        if not slots:
+            return inputs_embeds
+        out = inputs_embeds.clone()
+        for f, (b, pos, _) in slots.items():
+            bank = self.banks[f].to(out.dtype)
+            out[b[:, None].expand_as(pos), pos] = bank[None].expand(len(b), -1, -1)
+        return out
+
+    def gather(self, hidden: Tensor, input_ids: Tensor) -> Dict[str, TaskConditions]:
+        """Hidden states [B, L, D] at the slots -> ``{family: TaskConditions}`` (names read from ids)."""
+        out = {}
+        for f, (b, pos, route_pos) in self._slots(input_ids).items():
+            emb = hidden[b[:, None].expand_as(pos), pos]
+            names = [self.group_name(input_ids[bi].tolist(), p) for bi, p in zip(b.tolist(), route_pos)]
+            tokens = [self.id_to_token[int(input_ids[bi, p])] for bi, p in zip(b.tolist(), route_pos)]
+            out[f] = TaskConditions(emb, b, names, tokens)
+        return out
+
+    # ---- names ----------------------------------------------------------------------------------------
+    def _is_boundary(self, token_id: int) -> bool:
+        if token_id not in self._boundary:
+            text = self.tokenizer.decode([token_id])
+            self._boundary[token_id] = token_id in self._special_ids or any(d in text for d in NAME_DELIMITERS)
+        return self._boundary[token_id]
+
+    def group_name(self, ids: Sequence[int], route_pos: int) -> str:
+        """The text between the previous delimiter / special token and the routing token."""
+        start = route_pos
+        while start > 0 and not self._is_boundary(int(ids[start - 1])):
+            start -= 1
+        return self.tokenizer.decode(list(ids[start:route_pos])).strip()

@@ -1,0 +1,196 @@
+"""VisionLLM: the generalist. MLLM -> super-link -> specialist decoders."""
+from typing import Dict, List, Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModel
+from torch import Tensor, nn
+
+from visionllm.registry import MODELS
+from visionllm.structures import TaskConditions, VisionLLMDataSample
+from visionllm.utils.errors import ConfigError, PromptError
+from .mllm.chat_template import IGNORE_INDEX, ChatTemplate
+from .superlink.generation import generate_with_queries
+
+
+@MODELS.register_module()
+class VisionLLM(BaseModel):
+    """One InternVL MLLM that routes to specialist decoders through the super-link.
+
+    Args:
+        mllm: config of :class:`InternVLMLLM`.
+        superlink: config of :class:`SuperLink` (families, queries per group).
+        decoders: ``{family: decoder config}``; each family must exist in the super-link.
+        chat_template: kwargs of :class:`ChatTemplate` (``system``).
+        loss_weights: ``{'lm': w, family: w}`` multipliers of each part's losses.
+        max_length: longest token sequence accepted.
+        test_cfg: ``max_new_tokens`` of generation.
+    """
+
+    def __init__(self, mllm: dict, superlink: dict, decoders: Optional[Dict[str, dict]] = None,
+                 data_preprocessor: Optional[dict] = None, chat_template: Optional[dict] = None,
+                 loss_weights: Optional[Dict[str, float]] = None, max_length: int = 2048,
+                 test_cfg: Optional[dict] = None, init_cfg=None):
+        super().__init__(data_preprocessor=data_preprocessor or dict(type='VisionLLMDataPreprocessor'),
+                         init_cfg=init_cfg)
+        self.superlink = MODELS.build(superlink)
+        self.mllm = MODELS.build(dict(mllm, special_tokens=self.superlink.special_tokens))
+        self.superlink.bind(self.mllm.tokenizer, self.mllm.hidden_size)
+        self.template = ChatTemplate(self.mllm.tokenizer, **(chat_template or {}))
+        self.decoders = nn.ModuleDict()
+        for family, cfg in (decoders or {}).items():
+            if family not in self.superlink.families:
+                raise ConfigError(f'decoder family {family!r} has no super-link family; known: '
+                                  f'{sorted(self.superlink.families)}')
+            fam = self.superlink.families[family]
+            self.decoders[family] = MODELS.build(cfg, default_args=dict(
+                condition_dims=self.mllm.hidden_size, routing_tokens=fam['tokens'],
+                num_queries=fam['num_queries']))
+        self.loss_weights = dict(loss_weights or {})
+        self.max_length = max_length
+        self.test_cfg = dict(dict(max_new_tokens=64), **(test_cfg or {}))
+
+    @property
+    def device(self) -> torch.device:
+        return self.mllm.model.lm_head.weight.device
+
+    @property
+    def tokenizer(self):
+        return self.mllm.tokenizer
+
+    # ---- sequences ----------------------------------------------------------------------------------
+    def encode_sample(self, sample: VisionLLMDataSample, num_tiles: int, for_generation: bool
+                      ) -> Tuple[List[int], List[int]]:
+        """Chat-template + super-link slots for one sample -> (ids, labels)."""
+        ids, labels = self.template.encode(sample.messages, num_tiles * self.mllm.num_image_tokens,
+                                           add_generation_prompt=for_generation)
+        ids, labels = self.superlink.expand(ids, labels, IGNORE_INDEX)
+        if len(ids) > self.max_length:
+            raise PromptError(f'sample {sample.metainfo.get("img_path", "?")}: {len(ids)} tokens exceed '
+                              f'max_length={self.max_length}; shorten the prompt or class list')
+        return ids, labels
+
+    def _pad(self, seqs: List[List[int]], value: int, left: bool) -> Tensor:
+        n = max(len(s) for s in seqs)
+        rows = [([value] * (n - len(s)) + s) if left else (s + [value] * (n - len(s))) for s in seqs]
+        return torch.tensor(rows, dtype=torch.long, device=self.device)
+
+    def embed(self, input_ids: Tensor, pixel_values: Optional[Tensor]) -> Tensor:
+        """Token embeddings with image features and query banks in place: [B, L, D]."""
+        embeds = self.mllm.embed_tokens(input_ids)
+        img_mask = input_ids == self.mllm.model.config.image_token_id
+        n_slots = int(img_mask.sum())
+        if n_slots or pixel_values is not None:
+            feats = self.mllm.encode_images(pixel_values) if pixel_values is not None else None
+            n_feats = 0 if feats is None else feats.shape[0] * feats.shape[1]
+            if n_feats != n_slots:
+                raise ValueError(f'{n_slots} image-token slots in the text but {n_feats} image features '
+                                 f'({0 if feats is None else feats.shape[0]} tiles)')
+            embeds = embeds.masked_scatter(img_mask[..., None], feats.reshape(-1, feats.shape[-1]).to(embeds.dtype))
+        return self.superlink.insert(embeds, input_ids)
+
+    # ---- mmengine entry points -------------------------------------------------------------------------
+    def train_step(self, data: dict, optim_wrapper) -> Dict[str, Tensor]:
+        """As BaseModel's, but a batch whose samples were all skipped (bad files) is a no-op."""
+        if not data.get('data_samples'):
+            return {}
+        return super().train_step(data, optim_wrapper)
+
+    def forward(self, inputs: dict, data_samples: Optional[List[VisionLLMDataSample]] = None,
+                mode: str = 'tensor'):
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self._forward_tensor(inputs, data_samples)
+        raise ValueError(f'invalid mode {mode!r}; expected loss, predict or tensor')
+
+    def _forward_tensor(self, inputs, data_samples):
+        ids, labels = zip(*[self.encode_sample(s, int(n), False) for s, n in zip(data_samples, inputs['num_tiles'])])
+        input_ids = self._pad(list(ids), self.tokenizer.pad_token_id, left=False)
+        mask = self._pad([[1] * len(s) for s in ids], 0, left=False)
+        hidden, logits, _ = self.mllm.forward_llm(self.embed(input_ids, inputs['pixel_values']), mask)
+        return logits
+
+    def loss(self, inputs: dict, data_samples: List[VisionLLMDataSample]) -> Dict[str, Tensor]:
+        enc = [self.encode_sample(s, int(n), False) for s, n in zip(data_samples, inputs['num_tiles'])]
+        input_ids = self._pad([e[0] for e in enc], self.tokenizer.pad_token_id, left=False)
+        labels = self._pad([e[1] for e in enc], IGNORE_INDEX, left=False)
+        mask = self._pad([[1] * len(e[0]) for e in enc], 0, left=False)
+        target = torch.full_like(labels, IGNORE_INDEX)
+        target[:, :-1] = labels[:, 1:]
+        learn = target != IGNORE_INDEX
+        hidden, logits, _ = self.mllm.forward_llm(self.embed(input_ids, inputs['pixel_values']), mask,
+                                                  logits_mask=learn)
+        losses = {}
+        if learn.any():
+            losses['lm.loss'] = F.cross_entropy(logits.float(), target[learn]) * self.loss_weights.get('lm', 1.0)
+        else:
+            losses['lm.loss'] = hidden.sum() * 0.0
+        conditions = self.superlink.gather(hidden, input_ids)
+        for family, decoder in self.decoders.items():
+            if family not in conditions:
+                continue
+            sub_inputs, sub_conds, sub_samples = self._subset(inputs, conditions[family], data_samples)
+            w = self.loss_weights.get(family, 1.0)
+            for k, v in decoder.loss(sub_inputs, sub_conds, sub_samples).items():
+                losses[f'{family}.{k}'] = v * w if 'loss' in k else v
+        return losses
+
+    def _subset(self, inputs: dict, conds: TaskConditions, samples: List[VisionLLMDataSample]):
+        """Restrict decoder inputs and samples to those with groups; renumber condition indices."""
+        keep = torch.unique(conds.batch_idx)
+        remap = torch.full((len(samples), ), -1, dtype=torch.long, device=keep.device)
+        remap[keep] = torch.arange(len(keep), device=keep.device)
+        sub_inputs = {'images': inputs['images'][keep] if inputs.get('images') is not None else None}
+        return sub_inputs, conds.remap_samples(remap), [samples[i] for i in keep.tolist()]
+
+    @torch.no_grad()
+    def predict(self, inputs: dict, data_samples: List[VisionLLMDataSample]) -> List[VisionLLMDataSample]:
+        """Prompted samples (conversation ends with the assistant's answer template) run in one
+        forward; the others generate freely (chat, or routing tokens emitted by the LLM)."""
+        num_tiles = inputs['num_tiles'].tolist()
+        tile_start = [0] + list(torch.tensor(num_tiles).cumsum(0).tolist())
+        prompted = [i for i, s in enumerate(data_samples) if s.messages and s.messages[-1]['role'] == 'assistant']
+        free = [i for i in range(len(data_samples)) if i not in prompted]
+        all_conds: Dict[str, List[TaskConditions]] = {}
+
+        def tiles_of(idx):
+            pv = inputs['pixel_values']
+            if pv is None:
+                return None
+            parts = [pv[tile_start[i]:tile_start[i + 1]] for i in idx if num_tiles[i]]
+            return torch.cat(parts) if parts else None
+
+        if prompted:
+            ids = [self.encode_sample(data_samples[i], num_tiles[i], False)[0] for i in prompted]
+            input_ids = self._pad(ids, self.tokenizer.pad_token_id, left=False)
+            mask = self._pad([[1] * len(s) for s in ids], 0, left=False)
+            hidden, _, _ = self.mllm.forward_llm(self.embed(input_ids, tiles_of(prompted)), mask,
+                                                 logits_mask=torch.zeros_like(mask, dtype=torch.bool))
+            for f, c in self.superlink.gather(hidden, input_ids).items():
+                all_conds.setdefault(f, []).append(c.remap_samples(torch.tensor(prompted, device=self.device)))
+        if free:
+            ids = [self.encode_sample(data_samples[i], num_tiles[i], True)[0] for i in free]
+            input_ids = self._pad(ids, self.tokenizer.pad_token_id, left=True)
+            mask = self._pad([[1] * len(s) for s in ids], 0, left=True)
+            out = generate_with_queries(self.mllm, self.superlink, self.embed(input_ids, tiles_of(free)), mask,
+                                        input_ids, self.test_cfg['max_new_tokens'], self.tokenizer.eos_token_id)
+            for k, i in enumerate(free):
+                data_samples[i].pred_text = self._clean_text(out.token_ids[k])
+            for f, c in out.conditions.items():
+                all_conds.setdefault(f, []).append(c.remap_samples(torch.tensor(free, device=self.device)))
+        for family, parts in all_conds.items():
+            if family not in self.decoders:
+                continue
+            conds = TaskConditions(torch.cat([p.embeddings for p in parts]), torch.cat([p.batch_idx for p in parts]),
+                                   sum([p.names for p in parts], []), sum([p.tokens for p in parts], []))
+            sub_inputs, sub_conds, sub_samples = self._subset(inputs, conds, data_samples)
+            self.decoders[family].predict(sub_inputs, sub_conds, sub_samples)
+        return data_samples
+
+    def _clean_text(self, ids: List[int]) -> str:
+        """Generated ids -> answer text (routing tokens kept, chat specials dropped)."""
+        keep = [i for i in ids if i not in self.tokenizer.all_special_ids or i in self.superlink.id_to_family]
+        return self.tokenizer.decode(keep).strip()
