@@ -1,6 +1,7 @@
 """Datasets, transforms, samplers and the embedded synthetic data."""
 from . import transforms  # noqa: F401
+from .coco_ovd import CocoOVDDataset
 from .conversation_dataset import ConversationDataset
 from .skipping import SkipBadSamplesMixin, visionllm_collate
 
-__all__ = ['ConversationDataset', 'SkipBadSamplesMixin', 'visionllm_collate']
+__all__ = ['CocoOVDDataset', 'ConversationDataset', 'SkipBadSamplesMixin', 'visionllm_collate']

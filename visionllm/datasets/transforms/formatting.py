@@ -12,7 +12,7 @@ from visionllm.structures import VisionLLMDataSample
 
 DEFAULT_META_KEYS = ('img_path', 'img_id', 'ori_shape', 'img_shape', 'scale_factor', 'task', 'messages',
                      'class_names', 'gt_answer', 'question_type', 'gt_groups', 'sample_id', 'keypoint_names',
-                     'held_out')
+                     'held_out', 'answer_mode')
 
 
 @TRANSFORMS.register_module()

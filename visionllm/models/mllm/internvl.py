@@ -72,6 +72,11 @@ class InternVLMLLM(BaseModule):
         self.model.model.vision_tower.requires_grad_(not freeze_vision)
         self.model.model.language_model.requires_grad_(not freeze_llm)
 
+    def init_weights(self) -> None:
+        """No-op: the HF model is initialised (or loaded) at construction; re-running HF's
+        initialisation here would overwrite pretrained weights."""
+        self._is_init = True
+
     # ---- sizes -------------------------------------------------------------------------------------
     @property
     def hidden_size(self) -> int:

@@ -1,0 +1,58 @@
+"""COCO-format instances for open-vocabulary detection; class names read from the annotation file."""
+import json
+from typing import List
+
+from mmdet.datasets import CocoDataset
+
+from visionllm.registry import DATASETS
+from visionllm.utils.errors import DataFormatError
+from .skipping import SkipBadSamplesMixin
+
+
+@DATASETS.register_module()
+class CocoOVDDataset(SkipBadSamplesMixin, CocoDataset):
+    """mmdet's CocoDataset whose class list comes from the file's ``categories`` unless
+    ``metainfo=dict(classes=...)`` is given; every sample carries the dataset class names
+    (``dataset_classes``) for the prompt builder.
+
+    Malformed files raise :class:`DataFormatError` naming the file and the offending field.
+    """
+    METAINFO = dict(classes=(), palette=None)
+
+    def load_data_list(self) -> List[dict]:
+        try:
+            with open(self.ann_file) as f:
+                raw = json.load(f)
+        except FileNotFoundError:
+            raise DataFormatError(f'{self.ann_file}: annotation file not found') from None
+        except json.JSONDecodeError as e:
+            raise DataFormatError(f'{self.ann_file}: invalid JSON ({e.msg} at line {e.lineno})') from None
+        for key in ('images', 'annotations', 'categories'):
+            if not isinstance(raw.get(key), list):
+                raise DataFormatError(f'{self.ann_file}: top-level field `{key}` must be a list')
+        for k, c in enumerate(raw['categories']):
+            if not isinstance(c, dict) or not isinstance(c.get('name'), str) or 'id' not in c:
+                raise DataFormatError(f'{self.ann_file}: `categories[{k}]` needs integer `id` and string `name`')
+        for k, a in enumerate(raw['annotations']):
+            box = a.get('bbox') if isinstance(a, dict) else None
+            if not (isinstance(box, list) and len(box) == 4 and all(isinstance(v, (int, float)) for v in box)):
+                raise DataFormatError(f'{self.ann_file}: `annotations[{k}].bbox` must be [x, y, w, h] numbers, '
+                                      f'got {box!r}')
+            if 'image_id' not in a or 'category_id' not in a:
+                raise DataFormatError(f'{self.ann_file}: `annotations[{k}]` lacks `image_id` or `category_id`')
+        if not self._metainfo.get('classes'):
+            cats = sorted(raw['categories'], key=lambda c: c['id'])
+            self._metainfo['classes'] = tuple(c['name'] for c in cats)
+        del raw
+        data_list = super().load_data_list()
+        classes = tuple(self._metainfo['classes'])
+        for d in data_list:
+            d['dataset_classes'] = classes
+        return data_list
+
+    def filter_data(self) -> List[dict]:
+        """Keep images without objects unless ``filter_cfg.filter_empty_gt`` is set."""
+        if self.filter_cfg and self.filter_cfg.get('filter_empty_gt', False):
+            return super().filter_data()
+        min_size = (self.filter_cfg or {}).get('min_size', 0)
+        return [d for d in self.data_list if min(d['width'], d['height']) >= min_size]

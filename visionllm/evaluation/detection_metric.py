@@ -1,0 +1,85 @@
+"""Open-vocabulary COCO box / mask mAP (mmdet CocoMetric) with seen / held-out splits."""
+import json
+import math
+from typing import Dict, Optional, Sequence
+
+import numpy as np
+from mmdet.evaluation import CocoMetric
+
+from visionllm.registry import METRICS
+
+
+@METRICS.register_module()
+class OVCocoMetric(CocoMetric):
+    """mmdet's CocoMetric for predictions whose labels index each sample's own class list.
+
+    Predicted names (``pred_instances.label_names``, else ``class_names[label]``) are mapped to the
+    annotation file's categories by name (unknown names are dropped); only images that were
+    evaluated count. Besides mmdet's keys it reports ``{bbox,segm}_seen_mAP`` / ``_unseen_mAP``: the
+    mean per-class AP over classes outside / inside ``held_out`` (names, or a JSON file with a
+    ``held_out`` list such as the synthetic data's ``meta.json``).
+
+    Args:
+        answer_mode: evaluate samples of this answer mode (``prompted`` or ``free``).
+    """
+    default_prefix = 'det'
+
+    def __init__(self, ann_file: str, held_out: Sequence[str] = (), held_out_file: Optional[str] = None,
+                 answer_mode: str = 'prompted', **kwargs):
+        super().__init__(ann_file=ann_file, **kwargs)
+        if held_out_file:
+            with open(held_out_file) as f:
+                held_out = list(held_out) + list(json.load(f).get('held_out', []))
+        self.held_out = set(held_out)
+        self.answer_mode = answer_mode
+        cats = sorted(self._coco_api.cats.values(), key=lambda c: c['id'])
+        self._classes = tuple(c['name'] for c in cats)
+        self._index = {n: i for i, n in enumerate(self._classes)}
+
+    @property
+    def dataset_meta(self) -> dict:
+        return dict(classes=self._classes)
+
+    @dataset_meta.setter
+    def dataset_meta(self, value) -> None:
+        """The class list always comes from the annotation file."""
+
+    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        keep = []
+        for s in data_samples:
+            if s.get('task') != 'det' or s.get('answer_mode', 'prompted') != self.answer_mode:
+                continue
+            pred = dict(s['pred_instances'])
+            names = pred.get('label_names')
+            if names is None:
+                names = [s['class_names'][int(i)] for i in pred['labels']]
+            ok = np.array([n in self._index for n in names], bool)
+            pred['labels'] = pred['labels'].new_tensor([self._index[n] for n, k in zip(names, ok) if k])
+            for k in ('bboxes', 'scores', 'masks'):
+                if k in pred:
+                    pred[k] = pred[k][ok.tolist()] if len(ok) else pred[k][:0]
+            keep.append(dict(s, pred_instances=pred))
+        if keep:
+            super().process(data_batch, keep)
+
+    def compute_metrics(self, results: list) -> Dict[str, float]:
+        self.img_ids = sorted({gt['img_id'] for gt, _ in results})
+        metrics, out = list(self.metrics), {}
+        has_masks = all('masks' in r for _, r in results)
+        self.classwise = True
+        try:
+            for metric in metrics:
+                if metric == 'segm' and not has_masks:
+                    continue
+                self.metrics = [metric]
+                res = super().compute_metrics(results)
+                per_class = {n: res.pop(f'{n}_precision') for n in self._classes if f'{n}_precision' in res}
+                for split, names in (('seen', [n for n in per_class if n not in self.held_out]),
+                                     ('unseen', [n for n in per_class if n in self.held_out])):
+                    aps = [per_class[n] for n in names if not math.isnan(per_class[n])]
+                    if aps:
+                        res[f'{metric}_{split}_mAP'] = round(float(np.mean(aps)), 3)
+                out.update(res)
+        finally:
+            self.metrics = metrics
+        return out

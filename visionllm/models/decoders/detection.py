@@ -1,0 +1,244 @@
+"""Open-vocabulary detection + instance-mask decoder (the ``det`` family: [DET], [GRD]).
+
+Grounding-DINO style (mmdet components): own image backbone, deformable encoder fused with the
+class embeddings, DINO decoder with contrastive denoising, classification = dot product of object
+queries and per-group class embeddings (an MLP of the group's query states, mean over the Q queries),
+Hungarian matching, focal + L1 + GIoU losses. Mask branch: mask embeddings of the matched queries dotted
+with a 1/4-resolution pixel-embedding map, BCE + dice on uncertainty-sampled points.
+"""
+import math
+from typing import Dict, List, Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmcv.ops import point_sample
+from mmdet.models.layers import MLP
+from mmdet.models.utils import get_uncertain_point_coords_with_randomness
+from mmdet.structures.bbox import bbox_cxcywh_to_xyxy
+from mmengine.registry import DefaultScope
+from mmengine.structures import InstanceData
+from torch import Tensor, nn
+
+from visionllm.registry import MODELS
+from visionllm.structures import TaskConditions, VisionLLMDataSample
+from .base import BaseTaskDecoder
+
+
+@MODELS.register_module()
+class OVDetectionDecoder(BaseTaskDecoder):
+    """Detect (and segment) any prompted classes from their super-link conditions.
+
+    Args:
+        detector: config of :class:`ConditionedGroundingDINO` (backbone with 4 output levels:
+            stride 4 feeds the mask branch, strides 8-32 the neck).
+        mask_in_channels: channels of the backbone's stride-4 output (None disables masks).
+        max_classes: classes per forward (contrastive width); longer lists are chunked at test time.
+        num_points / oversample_ratio / importance_sample_ratio: mask-loss point sampling.
+        loss_mask / loss_dice: mmdet loss configs of the mask branch.
+        test_cfg: ``max_per_img``, ``score_thr``, ``mask_thr``.
+    """
+
+    def __init__(self, detector: dict, condition_dims: int, routing_tokens, num_queries: int,
+                 mask_in_channels: Optional[int] = 64, max_classes: int = 64, num_points: int = 784,
+                 oversample_ratio: float = 3.0, importance_sample_ratio: float = 0.75,
+                 loss_mask: Optional[dict] = None, loss_dice: Optional[dict] = None,
+                 test_cfg: Optional[dict] = None, init_cfg=None):
+        super().__init__(condition_dims, routing_tokens, num_queries, init_cfg)
+        detector = dict(detector)
+        detector['bbox_head'] = dict(detector['bbox_head'], contrastive_cfg=dict(
+            detector['bbox_head'].get('contrastive_cfg', {}), max_text_len=max_classes))
+        with DefaultScope.overwrite_default_scope('mmdet'):
+            self.detector = MODELS.build(dict(detector, type='visionllm.ConditionedGroundingDINO'))
+            self.with_mask = mask_in_channels is not None
+            if self.with_mask:
+                self.loss_mask = MODELS.build(loss_mask or dict(
+                    type='mmdet.CrossEntropyLoss', use_sigmoid=True, reduction='mean', loss_weight=2.0))
+                self.loss_dice = MODELS.build(loss_dice or dict(
+                    type='mmdet.DiceLoss', use_sigmoid=True, activate=True, reduction='mean', naive_dice=True,
+                    eps=1.0, loss_weight=2.0))
+        d = self.detector.embed_dims
+        self.max_classes = max_classes
+        self.condition_proj = MLP(condition_dims, d, d, 2)
+        if self.with_mask:
+            self.pixel_proj = nn.Conv2d(mask_in_channels, d, 1)
+            self.memory_proj = nn.Conv2d(d, d, 1)
+            self.mask_head = nn.Sequential(nn.Conv2d(d, d, 3, padding=1), nn.GroupNorm(8, d), nn.ReLU(inplace=True),
+                                           nn.Conv2d(d, d, 1))
+            self.mask_embed = MLP(d, d, d, 3)
+        self.num_points, self.oversample_ratio = num_points, oversample_ratio
+        self.importance_sample_ratio = importance_sample_ratio
+        self.test_cfg = dict(dict(max_per_img=100, score_thr=0.0, mask_thr=0.5), **(test_cfg or {}))
+
+    # ---- conditions -> "text" features --------------------------------------------------------------
+    def class_features(self, conditions: TaskConditions, num_samples: int):
+        """Returns (text_dict for the transformer, flat class table [G, d], per-sample group index lists)."""
+        emb = self.condition_proj(conditions.embeddings).mean(1)  # [G, d]
+        order = torch.sort(conditions.batch_idx, stable=True).indices
+        per_sample: List[List[int]] = [[] for _ in range(num_samples)]
+        for g in order.tolist():
+            per_sample[int(conditions.batch_idx[g])].append(g)
+        width = max(1, max(len(p) for p in per_sample))
+        embedded = emb.new_zeros(num_samples, width, emb.shape[-1])
+        mask = torch.zeros(num_samples, width, dtype=torch.bool, device=emb.device)
+        for b, groups in enumerate(per_sample):
+            if groups:
+                embedded[b, :len(groups)] = emb[groups]
+                mask[b, :len(groups)] = True
+        eye = torch.eye(width, dtype=torch.bool, device=emb.device)
+        text = dict(embedded=embedded, text_token_mask=mask, masks=eye[None].repeat(num_samples, 1, 1))
+        return text, emb, per_sample
+
+    def _backbone(self, images: Tensor) -> Tuple[Tuple[Tensor], Tensor]:
+        feats = self.detector.backbone(images)
+        return self.detector.neck(feats[1:]), feats[0]
+
+    def _mask_features(self, c4: Tensor, enc_out: Dict) -> Tensor:
+        """Pixel embeddings [B, d, H/4, W/4] from the stride-4 map and the stride-8 encoder memory."""
+        h, w = enc_out['spatial_shapes'][0].tolist()
+        mem = enc_out['memory'][:, :h * w].transpose(1, 2).reshape(c4.shape[0], -1, h, w)
+        mem = F.interpolate(self.memory_proj(mem), size=c4.shape[-2:], mode='bilinear', align_corners=False)
+        return self.mask_head(self.pixel_proj(c4) + mem)
+
+    # ---- training -------------------------------------------------------------------------------------
+    def loss(self, decoder_inputs: Dict[str, Tensor], conditions: TaskConditions,
+             data_samples: List[VisionLLMDataSample]) -> Dict[str, Tensor]:
+        B = len(data_samples)
+        text, table, per_sample = self.class_features(conditions, B)
+        det_samples = []
+        offset = 0
+        for b, s in enumerate(data_samples):
+            n_cls = len(per_sample[b])
+            if s.get('class_names') is not None and len(s.class_names) != n_cls:
+                raise ValueError(f'{s.get("img_path", b)}: {len(s.class_names)} class names but {n_cls} routing '
+                                 'groups in the answer')
+            gt = s.gt_instances
+            labels = gt.labels.to(table.device)
+            det_samples.append(VisionLLMDataSample(metainfo=s.metainfo, gt_instances=InstanceData(
+                bboxes=gt.bboxes.to(table.device), labels=labels + offset,
+                positive_maps=F.one_hot(labels, self.max_classes).float(),
+                text_token_mask=text['text_token_mask'][b][None].repeat(len(labels), 1))))
+            offset += n_cls
+        self.detector.dn_query_generator.class_table = table
+        mlvl, c4 = self._backbone(decoder_inputs['images'])
+        head_in, enc_out = self.detector.run_transformer(mlvl, text, det_samples)
+        head = self.detector.bbox_head
+        cls_scores, bbox_preds = head(head_in['hidden_states'], head_in['references'], head_in['memory_text'],
+                                      head_in['text_token_mask'])
+        head.text_masks = head_in['text_token_mask']
+        gts = [s.gt_instances for s in det_samples]
+        metas = [s.metainfo for s in det_samples]
+        losses = head.loss_by_feat(cls_scores, bbox_preds, head_in['enc_outputs_class'],
+                                   head_in['enc_outputs_coord'], gts, metas, head_in['dn_meta'])
+        if self.with_mask:
+            losses.update(self._mask_loss(cls_scores, bbox_preds, head_in, enc_out, c4, det_samples, data_samples))
+        return losses
+
+    def _mask_loss(self, cls_scores, bbox_preds, head_in, enc_out, c4, det_samples, data_samples):
+        head = self.detector.bbox_head
+        num_dn = head_in['dn_meta']['num_denoising_queries'] if head_in.get('dn_meta') else 0
+        cls_last, box_last = cls_scores[-1][:, num_dn:], bbox_preds[-1][:, num_dn:]
+        hs_last = head_in['hidden_states'][-1][:, num_dn:]
+        mask_feats = self._mask_features(c4, enc_out)
+        preds, targets = [], []
+        for b, (ds, s) in enumerate(zip(det_samples, data_samples)):
+            if len(ds.gt_instances) == 0:
+                continue
+            h, w = ds.metainfo['img_shape']
+            factor = box_last.new_tensor([w, h, w, h])
+            assign = head.assigner.assign(
+                InstanceData(scores=cls_last[b], bboxes=bbox_cxcywh_to_xyxy(box_last[b]) * factor),
+                ds.gt_instances, ds.metainfo)
+            q = torch.nonzero(assign.gt_inds > 0).flatten()
+            gt_idx = assign.gt_inds[q] - 1
+            preds.append(torch.einsum('nd,dhw->nhw', self.mask_embed(hs_last[b, q]), mask_feats[b]))
+            gm = s.gt_instances.masks[gt_idx.cpu()].to(mask_feats.device).float()
+            H, W = ds.metainfo['batch_input_shape']
+            targets.append(F.pad(gm, (0, W - gm.shape[-1], 0, H - gm.shape[-2])))
+        if not preds:
+            zero = mask_feats.sum() * 0.0 + sum(p.sum() for p in self.mask_embed.parameters()) * 0.0
+            return dict(loss_mask=zero, loss_dice=zero)
+        pred, target = torch.cat(preds)[:, None], torch.cat(targets)[:, None]
+        with torch.no_grad():
+            points = get_uncertain_point_coords_with_randomness(pred, None, self.num_points, self.oversample_ratio,
+                                                                self.importance_sample_ratio)
+            tgt_pts = point_sample(target, points).squeeze(1)
+        pred_pts = point_sample(pred, points).squeeze(1)
+        n = pred.shape[0]
+        return dict(loss_mask=self.loss_mask(pred_pts.reshape(-1), tgt_pts.reshape(-1), avg_factor=n * self.num_points),
+                    loss_dice=self.loss_dice(pred_pts, tgt_pts, avg_factor=n))
+
+    # ---- inference ----------------------------------------------------------------------------------
+    @torch.no_grad()
+    def predict(self, decoder_inputs: Dict[str, Tensor], conditions: TaskConditions,
+                data_samples: List[VisionLLMDataSample]) -> List[VisionLLMDataSample]:
+        """Top-k over queries x classes; boxes (and masks) in original image coordinates.
+
+        Class lists longer than ``max_classes`` run in chunks over the same image features.
+        """
+        B = len(data_samples)
+        mlvl, c4 = self._backbone(decoder_inputs['images'])
+        counts = torch.bincount(conditions.batch_idx, minlength=B)
+        order = torch.sort(conditions.batch_idx, stable=True).indices
+        rank = torch.empty_like(order)
+        start = torch.cumsum(counts, 0) - counts
+        rank[order] = torch.arange(len(order), device=order.device) - start[conditions.batch_idx[order]]
+        results: List[List[InstanceData]] = [[] for _ in range(B)]
+        for chunk in range(math.ceil(max(int(counts.max()), 1) / self.max_classes)):
+            sel = (rank >= chunk * self.max_classes) & (rank < (chunk + 1) * self.max_classes)
+            if not sel.any():
+                break
+            conds = conditions.select(sel)
+            text, _, per_sample = self.class_features(conds, B)
+            det_samples = [VisionLLMDataSample(metainfo=s.metainfo) for s in data_samples]
+            head_in, enc_out = self.detector.run_transformer(mlvl, text, det_samples)
+            cls_scores, bbox_preds = self.detector.bbox_head(head_in['hidden_states'], head_in['references'],
+                                                             head_in['memory_text'], head_in['text_token_mask'])
+            mask_feats = self._mask_features(c4, enc_out) if self.with_mask else None
+            for b, s in enumerate(data_samples):
+                if per_sample[b]:
+                    inst = self._postprocess(cls_scores[-1][b, :, :len(per_sample[b])], bbox_preds[-1][b],
+                                             head_in['hidden_states'][-1][b], mask_feats, b, s)
+                    inst.labels += chunk * self.max_classes
+                    results[b].append(inst)
+        names = [[conditions.names[g] for g in grp] for grp in self.class_features(conditions, B)[2]]
+        for b, s in enumerate(data_samples):
+            inst = InstanceData.cat(results[b]) if results[b] else self._empty(s)
+            keep = inst.scores.argsort(descending=True)[:self.test_cfg['max_per_img']]
+            inst = inst[keep]
+            inst.label_names = [names[b][int(lbl)] for lbl in inst.labels]
+            s.pred_instances = inst
+        return data_samples
+
+    def _empty(self, s) -> InstanceData:
+        h, w = s.metainfo['ori_shape']
+        dev = next(self.parameters()).device
+        inst = InstanceData(bboxes=torch.zeros(0, 4, device=dev), scores=torch.zeros(0, device=dev),
+                            labels=torch.zeros(0, dtype=torch.long, device=dev))
+        if self.with_mask:
+            inst.masks = torch.zeros(0, h, w, dtype=torch.bool, device=dev)
+        return inst
+
+    def _postprocess(self, logits: Tensor, boxes: Tensor, hidden: Tensor, mask_feats: Optional[Tensor],
+                     b: int, s) -> InstanceData:
+        """logits [nq, G], boxes [nq, 4] cxcywh normalized, hidden [nq, d] -> InstanceData (orig coords)."""
+        scores = logits.sigmoid()
+        k = min(self.test_cfg['max_per_img'], scores.numel())
+        top, idx = scores.flatten().topk(k)
+        keep = top > self.test_cfg['score_thr']
+        top, idx = top[keep], idx[keep]
+        q, labels = idx // scores.shape[1], idx % scores.shape[1]
+        h, w = s.metainfo['img_shape']
+        xyxy = bbox_cxcywh_to_xyxy(boxes[q]) * boxes.new_tensor([w, h, w, h])
+        xyxy[:, 0::2] = xyxy[:, 0::2].clamp(0, w)
+        xyxy[:, 1::2] = xyxy[:, 1::2].clamp(0, h)
+        sf = s.metainfo.get('scale_factor', (1.0, 1.0))
+        xyxy = xyxy / xyxy.new_tensor([sf[0], sf[1], sf[0], sf[1]])
+        inst = InstanceData(bboxes=xyxy, scores=top, labels=labels)
+        if mask_feats is not None:
+            oh, ow = s.metainfo['ori_shape']
+            m = torch.einsum('nd,dhw->nhw', self.mask_embed(hidden[q]), mask_feats[b])
+            H, W = s.metainfo['batch_input_shape']
+            m = F.interpolate(m[None], size=(H, W), mode='bilinear', align_corners=False)[:, :, :h, :w]
+            m = F.interpolate(m, size=(oh, ow), mode='bilinear', align_corners=False)[0]
+            inst.masks = m.sigmoid() > self.test_cfg['mask_thr']
+        return inst
