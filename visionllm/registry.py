@@ -23,6 +23,7 @@ from mmengine.registry import TASK_UTILS as MMENGINE_TASK_UTILS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
+from mmengine.registry import WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
 from mmengine.registry import Registry
 
 SCOPE = 'visionllm'
@@ -57,3 +58,4 @@ LOG_PROCESSORS = Registry(
     'log_processor', parent=MMENGINE_LOG_PROCESSORS, locations=['visionllm.engine'], scope=SCOPE)
 INFERENCERS = Registry('inferencer', parent=MMENGINE_INFERENCERS, locations=['visionllm.apis'], scope=SCOPE)
 FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS, locations=['visionllm.datasets'], scope=SCOPE)
+WEIGHT_INITIALIZERS = Registry('weight initializer', parent=MMENGINE_WEIGHT_INITIALIZERS, scope=SCOPE)

@@ -7,6 +7,7 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=500, max_keep_ckpts=2, save_last=True),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='VisionLLMVisualizationHook', draw=False),
 )
 custom_hooks = [dict(type='BadSampleHook')]
 log_processor = dict(type='LogProcessor', window_size=20, by_epoch=False)
@@ -15,3 +16,4 @@ load_from = None
 resume = False
 randomness = dict(seed=0)
 vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='VisionLLMVisualizer', vis_backends=vis_backends, name='visualizer')

@@ -1,20 +1,16 @@
 # Open-vocabulary detection + instance masks of the tiny generalist on the embedded synthetic data.
 _base_ = [
     '../_base_/models/visionllm_internvl-tiny.py', '../_base_/models/det_decoder_tiny.py',
-    '../_base_/datasets/synthetic_det.py', '../_base_/schedules/adamw_2k.py', '../_base_/default_runtime.py'
+    '../_base_/datasets/synthetic.py', '../_base_/schedules/adamw_2k.py', '../_base_/default_runtime.py'
 ]
 model = dict(decoders=dict(det={{_base_.det_decoder}}))
 optim_wrapper = dict(optimizer=dict(lr=2e-4), clip_grad=dict(max_norm=0.1))
-train_dataloader = dict(
-    batch_size=8, num_workers=1, persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    collate_fn=dict(type='visionllm.visionllm_collate'),
-    dataset={{_base_.det_train}})
+loader = dict(num_workers=1, persistent_workers=True, collate_fn=dict(type='visionllm.visionllm_collate'))
+train_dataloader = dict(batch_size=8, sampler=dict(type='InfiniteSampler', shuffle=True),
+                        dataset={{_base_.det_train}}, **loader)
 val_dataloader = dict(
-    batch_size=8, num_workers=1, persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='visionllm.visionllm_collate'),
-    dataset={{_base_.det_val}})
+    batch_size=8, sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type='ConcatDataset', datasets=[{{_base_.det_val}}, {{_base_.det_free_val}}]), **loader)
 test_dataloader = val_dataloader
-val_evaluator = [{{_base_.det_evaluator}}]
+val_evaluator = {{_base_.det_evaluators}}
 test_evaluator = val_evaluator

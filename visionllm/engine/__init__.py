@@ -1,4 +1,4 @@
 """Engine: hooks, optimizer constructors."""
-from .hooks import BadSampleHook
+from .hooks import BadSampleHook, VisionLLMVisualizationHook
 
-__all__ = ['BadSampleHook']
+__all__ = ['BadSampleHook', 'VisionLLMVisualizationHook']

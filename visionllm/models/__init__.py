@@ -2,7 +2,8 @@
 from .data_preprocessor import VisionLLMDataPreprocessor
 from .decoders import *  # noqa: F401,F403
 from .mllm import InternVLMLLM
+from .specialist import ClosedSetSpecialist
 from .superlink import SuperLink
 from .visionllm import VisionLLM
 
-__all__ = ['VisionLLM', 'VisionLLMDataPreprocessor', 'InternVLMLLM', 'SuperLink']
+__all__ = ['ClosedSetSpecialist', 'VisionLLM', 'VisionLLMDataPreprocessor', 'InternVLMLLM', 'SuperLink']

@@ -3,8 +3,8 @@ from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
-from mmengine.model import BaseModel
-from torch import Tensor, nn
+from mmengine.model import BaseModel, ModuleDict
+from torch import Tensor
 
 from visionllm.registry import MODELS
 from visionllm.structures import TaskConditions, VisionLLMDataSample
@@ -37,7 +37,7 @@ class VisionLLM(BaseModel):
         self.mllm = MODELS.build(dict(mllm, special_tokens=self.superlink.special_tokens))
         self.superlink.bind(self.mllm.tokenizer, self.mllm.hidden_size)
         self.template = ChatTemplate(self.mllm.tokenizer, **(chat_template or {}))
-        self.decoders = nn.ModuleDict()
+        self.decoders = ModuleDict()  # mmengine's: init_weights() reaches the decoders
         for family, cfg in (decoders or {}).items():
             if family not in self.superlink.families:
                 raise ConfigError(f'decoder family {family!r} has no super-link family; known: '

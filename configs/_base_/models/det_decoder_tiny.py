@@ -1,8 +1,9 @@
-# CPU-sized Grounding-DINO-style detection + instance-mask decoder (ResNet-18, 2+2 layers, width 128).
+# CPU-sized Grounding-DINO-style detection + instance-mask decoder (half-width ResNet-18, 2+2 layers, width 128).
 det_dims = 128
+backbone_width = 32  # ResNet base channels (64 in the standard ResNet-18)
 det_decoder = dict(
     type='OVDetectionDecoder',
-    mask_in_channels=64,
+    mask_in_channels=backbone_width,
     max_classes=32,
     num_points=256,
     test_cfg=dict(max_per_img=100, score_thr=0.0, mask_thr=0.5),
@@ -10,9 +11,9 @@ det_decoder = dict(
         num_queries=30,
         with_box_refine=True,
         as_two_stage=True,
-        backbone=dict(type='mmdet.ResNet', depth=18, num_stages=4, out_indices=(0, 1, 2, 3), frozen_stages=-1,
+        backbone=dict(type='mmdet.ResNet', depth=18, base_channels=backbone_width, num_stages=4, out_indices=(0, 1, 2, 3), frozen_stages=-1,
                       norm_cfg=dict(type='BN', requires_grad=True), norm_eval=False, style='pytorch'),
-        neck=dict(type='mmdet.ChannelMapper', in_channels=[128, 256, 512], kernel_size=1, out_channels=det_dims,
+        neck=dict(type='mmdet.ChannelMapper', in_channels=[backbone_width * 2, backbone_width * 4, backbone_width * 8], kernel_size=1, out_channels=det_dims,
                   act_cfg=None, norm_cfg=dict(type='GN', num_groups=32), num_outs=3),
         encoder=dict(
             num_layers=2,

@@ -137,7 +137,8 @@ def _write_split(split: str, records: List[Dict], out_dir: str) -> None:
         for k, ref in enumerate(r['refs']):
             ann = anns[first_ann + ref['ann_index']]
             ref_rows.append(dict(src, id=f'{split}-ref-{img_id}-{k}', expression=ref['expression'],
-                                 ann_id=ann['id'], bbox=ann['bbox']))
+                                 ann_id=ann['id'], bbox=ann['bbox'],
+                                 segmentation=ann['segmentation']))
     inst = dict(info=dict(description=f'visionllm synthetic {split}', version=FORMAT_VERSION),
                 images=images, categories=categories,
                 annotations=[{k: v for k, v in a.items() if k not in ('keypoints', 'num_keypoints')}

@@ -74,3 +74,20 @@ class BuildDetectionConversation(BaseTransform):
         results['messages'] = conv[:1] if self.answer_mode == 'free' else conv
         results['answer_mode'] = self.answer_mode
         return results
+
+
+@TRANSFORMS.register_module()
+class BuildGroundingConversation(BaseTransform):
+    """Referring expression -> ``Please locate <expr> ...`` / ``Here are the results: <expr>[GRD].``
+    with one group (the expression) and the referred object as label 0."""
+
+    def __init__(self, answer_mode: str = 'prompted'):
+        assert answer_mode in ('prompted', 'free')
+        self.answer_mode = answer_mode
+
+    def transform(self, results: dict) -> dict:
+        expr = results['expression']
+        conv = prompts.grounding_conversation(expr)
+        results.update(class_names=[expr], task='grounding', answer_mode=self.answer_mode,
+                       gt_groups=[(expr, '[GRD]')], messages=conv[:1] if self.answer_mode == 'free' else conv)
+        return results

@@ -141,7 +141,7 @@ class OVDetectionDecoder(BaseTaskDecoder):
         mask_feats = self._mask_features(c4, enc_out)
         preds, targets = [], []
         for b, (ds, s) in enumerate(zip(det_samples, data_samples)):
-            if len(ds.gt_instances) == 0:
+            if len(ds.gt_instances) == 0 or 'masks' not in s.gt_instances:
                 continue
             h, w = ds.metainfo['img_shape']
             factor = box_last.new_tensor([w, h, w, h])

@@ -1,0 +1,84 @@
+# The embedded synthetic data (tools/generate_data.py): pipelines, datasets and evaluators of every task.
+# Top-level configs compose the dataloaders from these pieces.
+data_root = 'data/synthetic/'
+tile_size = 64      # the MLLM's vision input (one tile per image: max_tiles=1)
+image_size = 128    # the decoders' input
+pack = dict(type='PackVisionLLMInputs', tile_size=tile_size, min_tiles=1, max_tiles=1)
+
+# ---- text: captioning + VQA (LLaVA-style JSONL) -------------------------------------------------------
+text_pipeline = [dict(type='LoadImage'), dict(type='mmdet.Resize', scale=(image_size, image_size), keep_ratio=True),
+                 pack]
+caption_train = dict(type='ConversationDataset', data_root=data_root, ann_file='conversations/caption_train.jsonl',
+                     task='caption', pipeline=text_pipeline)
+vqa_train = dict(type='ConversationDataset', data_root=data_root, ann_file='conversations/vqa_train.jsonl',
+                 task='vqa', pipeline=text_pipeline)
+caption_val = dict(type='ConversationDataset', data_root=data_root, ann_file='conversations/caption_val.jsonl',
+                   task='caption', pipeline=text_pipeline, test_mode=True)
+vqa_val = dict(type='ConversationDataset', data_root=data_root, ann_file='conversations/vqa_val.jsonl',
+               task='vqa', pipeline=text_pipeline, test_mode=True)
+text_evaluators = [dict(type='VQAAccuracy'), dict(type='CaptionObjectF1')]
+
+# ---- open-vocabulary detection + instance masks (COCO instances JSON) --------------------------------
+det_train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='mmdet.RandomFlip', prob=0.5),
+    dict(type='mmdet.Resize', scale=(image_size, image_size), keep_ratio=True),
+    dict(type='mmdet.FilterAnnotations', min_gt_bbox_wh=(1, 1), keep_empty=True),
+    dict(type='BuildDetectionConversation', max_classes=30, p_all=0.2, num_negatives=(1, 8)),
+    pack,
+]
+det_test_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='mmdet.Resize', scale=(image_size, image_size), keep_ratio=True),
+    dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='BuildDetectionConversation', test_mode=True, max_classes=30),
+    pack,
+]
+det_free_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='mmdet.Resize', scale=(image_size, image_size), keep_ratio=True),
+    dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='BuildDetectionConversation', test_mode=True, max_classes=30, answer_mode='free'),
+    pack,
+]
+det_train = dict(type='CocoOVDDataset', data_root=data_root, ann_file='annotations/instances_train.json',
+                 data_prefix=dict(img=''), pipeline=det_train_pipeline)
+det_val = dict(type='CocoOVDDataset', data_root=data_root, ann_file='annotations/instances_val.json',
+               data_prefix=dict(img=''), pipeline=det_test_pipeline, test_mode=True)
+det_free_val = dict(type='CocoOVDDataset', data_root=data_root, ann_file='annotations/instances_val.json',
+                    data_prefix=dict(img=''), pipeline=det_free_pipeline, test_mode=True, indices=50)
+det_evaluators = [
+    dict(type='OVCocoMetric', ann_file=data_root + 'annotations/instances_val.json', metric=['bbox', 'segm'],
+         held_out_file=data_root + 'meta.json'),
+    dict(type='OVCocoMetric', ann_file=data_root + 'annotations/instances_val.json', metric=['bbox'],
+         held_out_file=data_root + 'meta.json', answer_mode='free', prefix='det_free'),
+    dict(type='RoutingAccuracy'),
+]
+
+# ---- referring expressions ([GRD] -> the detection decoder, one group per sample) ---------------------
+grd_train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='mmdet.Resize', scale=(image_size, image_size), keep_ratio=True),
+    dict(type='BuildGroundingConversation'),
+    pack,
+]
+grd_test_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='mmdet.Resize', scale=(image_size, image_size), keep_ratio=True),
+    dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='BuildGroundingConversation'),
+    pack,
+]
+grd_train = dict(type='ReferringDataset', data_root=data_root, ann_file='conversations/referring_train.jsonl',
+                 pipeline=grd_train_pipeline)
+grd_val = dict(type='ReferringDataset', data_root=data_root, ann_file='conversations/referring_val.jsonl',
+               pipeline=grd_test_pipeline, test_mode=True)
+grd_evaluators = [dict(type='GroundingAccuracy')]
+
+det_text_evaluators = det_evaluators + grd_evaluators + text_evaluators
+
+# image -> model inputs, for VisionLLMInferencer / tools/infer.py
+infer_pipeline = [dict(type='LoadImage'), dict(type='mmdet.Resize', scale=(image_size, image_size), keep_ratio=True),
+                  pack]

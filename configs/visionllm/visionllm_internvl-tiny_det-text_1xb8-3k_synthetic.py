@@ -1,0 +1,31 @@
+# The main job: the tiny generalist trained jointly on captioning, VQA and open-vocabulary detection with
+# instance masks on the embedded synthetic data; evaluated on text metrics, box/mask mAP (seen and
+# held-out names) and the routing accuracy of free generation.
+_base_ = [
+    '../_base_/models/visionllm_internvl-tiny.py', '../_base_/models/det_decoder_tiny.py',
+    '../_base_/datasets/synthetic.py', '../_base_/schedules/adamw_2k.py', '../_base_/default_runtime.py'
+]
+max_iters = 3000
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=100, end=max_iters, eta_min_ratio=0.05),
+]
+model = dict(decoders=dict(det={{_base_.det_decoder}}))
+optim_wrapper = dict(optimizer=dict(lr=2e-4), clip_grad=dict(max_norm=0.1))
+loader = dict(num_workers=1, persistent_workers=True, collate_fn=dict(type='visionllm.visionllm_collate'))
+train_dataloader = dict(
+    batch_size=8, sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(type='MixtureDataset', weights=[0.55, 0.1, 0.15, 0.2],
+                 datasets=[{{_base_.det_train}}, {{_base_.grd_train}}, {{_base_.caption_train}},
+                           {{_base_.vqa_train}}]), **loader)
+val_dataloader = dict(
+    batch_size=8, sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type='ConcatDataset', ignore_keys=['classes', 'palette'],
+                 datasets=[{{_base_.det_val}}, {{_base_.det_free_val}}, {{_base_.grd_val}}, {{_base_.caption_val}},
+                           {{_base_.vqa_val}}]),
+    **loader)
+test_dataloader = val_dataloader
+val_evaluator = {{_base_.det_text_evaluators}}
+test_evaluator = val_evaluator
+default_hooks = dict(checkpoint=dict(interval=1000))

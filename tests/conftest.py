@@ -1,0 +1,79 @@
+"""Shared fixtures: tiny synthetic data, an offline tokenizer and tiny-config helpers."""
+import copy
+import os
+import os.path as osp
+
+import pytest
+import torch
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+torch.set_num_threads(2)
+
+
+@pytest.fixture(scope='session')
+def synth_root(tmp_path_factory) -> str:
+    """A tiny embedded dataset (all formats), generated once per session."""
+    from visionllm.datasets.synthetic import generate_dataset
+    root = str(tmp_path_factory.mktemp('synthetic'))
+    generate_dataset(root, num_train=24, num_val=8, num_test=4, image_size=96, seed=0, workers=1)
+    return root
+
+
+@pytest.fixture(scope='session')
+def tokenizer_dir(tmp_path_factory) -> str:
+    from visionllm.models.mllm.tokenizer import synthetic_corpus, train_bpe_tokenizer
+    path = str(tmp_path_factory.mktemp('tok') / 'bpe')
+    train_bpe_tokenizer(path, synthetic_corpus(), vocab_size=1024)
+    return path
+
+
+def _replace(node, old: str, new: str):
+    if isinstance(node, dict):
+        return {k: _replace(v, old, new) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_replace(v, old, new) for v in node]
+    if isinstance(node, tuple):
+        return tuple(_replace(v, old, new) for v in node)
+    if isinstance(node, str) and old in node:
+        return node.replace(old, new)
+    return node
+
+
+def tiny_config(path: str, synth_root: str, tokenizer_dir: str, work_dir: str, iters: int = 2):
+    """Load a repo config and point it at the tiny data; 2 iterations, batch 2, no workers."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(REPO, path))
+    d = _replace(cfg.to_dict(), 'data/synthetic/', synth_root.rstrip('/') + '/')
+    d = _replace(d, 'data/my_coco/', synth_root.rstrip('/') + '/')  # the custom-data template
+    d = _replace(d, 'data/tokenizers/synthetic-bpe', tokenizer_dir)
+    cfg = Config(d)
+    cfg.work_dir = work_dir
+    cfg.train_cfg.max_iters = iters
+    cfg.train_cfg.val_interval = iters
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        if key in cfg:
+            cfg[key].batch_size = 2
+            cfg[key].num_workers = 0
+            cfg[key].persistent_workers = False
+    cfg.default_hooks.logger.interval = 1
+    cfg.default_hooks.checkpoint.interval = iters
+    return cfg
+
+
+def tiny_model_cfg(tokenizer_dir: str, decoders=None) -> dict:
+    """The tiny generalist of configs/_base_/models with the test tokenizer."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(REPO, 'configs/_base_/models/visionllm_internvl-tiny.py'))
+    model = copy.deepcopy(cfg.model.to_dict())
+    model['mllm']['tokenizer']['path'] = tokenizer_dir
+    model['mllm']['text_config'].update(hidden_size=64, intermediate_size=128)
+    if decoders:
+        model['decoders'] = decoders
+    return model
+
+
+@pytest.fixture
+def cwd_repo(monkeypatch):
+    monkeypatch.chdir(REPO)
+    os.environ.setdefault('PYTHONPATH', REPO)
+    return REPO

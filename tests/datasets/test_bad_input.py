@@ -1,0 +1,90 @@
+import json
+import os.path as osp
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+
+from visionllm.datasets import CocoOVDDataset, ConversationDataset, visionllm_collate
+from visionllm.datasets.transforms import read_rgb
+from visionllm.utils.errors import BadSampleError, DataFormatError
+
+
+def test_read_rgb_normalizes_formats(tmp_path):
+    gray = np.full((8, 9), 200, np.uint8)
+    rgba = np.zeros((8, 9, 4), np.uint8)
+    rgba[..., 2] = 255  # BGRA: red
+    deep = np.full((8, 9, 3), 65535, np.uint16)
+    for name, arr in (('g.png', gray), ('a.png', rgba), ('d.png', deep)):
+        cv2.imwrite(str(tmp_path / name), arr)
+    g, a, d = (read_rgb(str(tmp_path / n)) for n in ('g.png', 'a.png', 'd.png'))
+    assert g.shape == a.shape == d.shape == (8, 9, 3) and g.dtype == a.dtype == d.dtype == np.uint8
+    assert (g == 200).all() and (a[..., 0] == 255).all() and (a[..., 2] == 0).all() and (d == 255).all()
+
+
+def test_missing_and_corrupt_images_name_the_file(tmp_path):
+    with pytest.raises(BadSampleError, match=r'nope\.png.*img_path.*cannot read'):
+        read_rgb(str(tmp_path / 'nope.png'))
+    (tmp_path / 'bad.png').write_bytes(b'not an image at all')
+    with pytest.raises(BadSampleError, match=r'bad\.png.*cannot decode'):
+        read_rgb(str(tmp_path / 'bad.png'))
+
+
+def test_malformed_conversation_jsonl(tmp_path):
+    p = tmp_path / 'c.jsonl'
+    p.write_text('{"image": "x.png", "conversations": [{"from": "human", "value": "hi"}]}\n{oops\n')
+    with pytest.raises(DataFormatError, match=r'c\.jsonl:2: invalid JSON'):
+        ConversationDataset(ann_file=str(p), pipeline=[])
+    p.write_text('{"image": "x.png", "conversations": [{"from": "alien", "value": "hi"}]}\n')
+    with pytest.raises(DataFormatError, match=r'c\.jsonl:1: `conversations\[0\]`'):
+        ConversationDataset(ann_file=str(p), pipeline=[])
+    p.write_text('{"conversations": [{"from": "human", "value": "hi"}]}\n')
+    with pytest.raises(DataFormatError, match=r'field `image`'):
+        ConversationDataset(ann_file=str(p), pipeline=[])
+
+
+def test_malformed_coco_json(tmp_path, synth_root):
+    p = tmp_path / 'i.json'
+    p.write_text('{"images": [], "annotations": [')
+    with pytest.raises(DataFormatError, match=r'i\.json: invalid JSON'):
+        CocoOVDDataset(ann_file=str(p), pipeline=[])
+    with open(osp.join(synth_root, 'annotations/instances_val.json')) as f:
+        d = json.load(f)
+    d['annotations'][1]['bbox'] = [1, 2, 3]
+    p.write_text(json.dumps(d))
+    with pytest.raises(DataFormatError, match=r'annotations\[1\]\.bbox'):
+        CocoOVDDataset(ann_file=str(p), pipeline=[])
+
+
+def test_degenerate_boxes_are_dropped_and_classes_come_from_file(tmp_path, synth_root):
+    with open(osp.join(synth_root, 'annotations/instances_val.json')) as f:
+        d = json.load(f)
+    first = d['annotations'][0]
+    n_img0 = sum(a['image_id'] == first['image_id'] for a in d['annotations'])
+    d['annotations'].append(dict(first, id=10**6, bbox=[5, 5, 0, 7]))              # zero width
+    d['annotations'].append(dict(first, id=10**6 + 1, bbox=[500, 500, 20, 20]))   # outside the image
+    p = tmp_path / 'i.json'
+    p.write_text(json.dumps(d))
+    ds = CocoOVDDataset(ann_file=str(p), data_root=synth_root, pipeline=[])
+    assert ds.metainfo['classes'][0] == 'red circle' and len(ds.metainfo['classes']) == 30
+    info = next(x for x in ds.data_list if x['img_id'] == first['image_id'])
+    assert len(info['instances']) == n_img0
+
+
+def test_training_skips_bad_samples_with_a_reason(tmp_path, synth_root):
+    root = tmp_path / 'data'
+    shutil.copytree(synth_root, root)
+    (root / 'images/train/000001.png').write_bytes(b'corrupt')
+    (root / 'images/train/000002.png').unlink()
+    ds = ConversationDataset(ann_file=str(root / 'conversations/caption_train.jsonl'), data_root=str(root),
+                             pipeline=[dict(type='LoadImage'), dict(type='PackVisionLLMInputs', tile_size=32)])
+    batch = visionllm_collate([ds[i] for i in range(4)])
+    assert len(batch['data_samples']) == 2
+    reasons = [s['reason'] for s in batch['skipped']]
+    assert [s['index'] for s in batch['skipped']] == [1, 2]
+    assert 'cannot decode' in reasons[0] and 'cannot read' in reasons[1]
+    test_ds = ConversationDataset(ann_file=str(root / 'conversations/caption_train.jsonl'), data_root=str(root),
+                                  pipeline=[dict(type='LoadImage')], test_mode=True)
+    with pytest.raises(BadSampleError, match='000001.png'):
+        test_ds[1]

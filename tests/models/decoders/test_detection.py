@@ -1,0 +1,69 @@
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.structures import InstanceData
+
+from tests.conftest import REPO
+from visionllm.registry import MODELS
+from visionllm.structures import TaskConditions, VisionLLMDataSample
+
+
+@pytest.fixture(scope='module')
+def decoder():
+    torch.manual_seed(0)
+    cfg = Config.fromfile(osp.join(REPO, 'configs/_base_/models/det_decoder_tiny.py')).det_decoder.to_dict()
+    cfg.update(max_classes=4, num_points=64)
+    return MODELS.build(cfg, default_args=dict(condition_dims=32, routing_tokens=['[DET]'], num_queries=8))
+
+
+def _samples(n_gt=(2, 0), shape=(64, 64)):
+    out = []
+    for n in n_gt:
+        s = VisionLLMDataSample(metainfo=dict(img_shape=shape, ori_shape=(shape[0] * 2, shape[1] * 2),
+                                              batch_input_shape=shape, scale_factor=(0.5, 0.5),
+                                              class_names=['a', 'b', 'c']))
+        boxes = torch.tensor([[4., 4., 30., 30.], [20., 10., 60., 50.]])[:n]
+        masks = torch.zeros(n, *shape, dtype=torch.bool)
+        for k, (x1, y1, x2, y2) in enumerate(boxes.int().tolist()):
+            masks[k, y1:y2, x1:x2] = True
+        s.gt_instances = InstanceData(bboxes=boxes, labels=torch.tensor([0, 2])[:n], masks=masks)
+        out.append(s)
+    return out
+
+
+def _conds(groups_per_sample, dims=32):
+    idx = torch.tensor([b for b, g in enumerate(groups_per_sample) for _ in range(g)])
+    names = [f'class{k}' for b, g in enumerate(groups_per_sample) for k in range(g)]
+    return TaskConditions(torch.randn(len(idx), 8, dims, requires_grad=True), idx, names, ['[DET]'] * len(idx))
+
+
+def test_loss_is_finite_and_reaches_conditions(decoder):
+    decoder.train()
+    conds = _conds([3, 3])
+    losses = decoder.loss(dict(images=torch.randn(2, 3, 64, 64)), conds, _samples())
+    for k in ('loss_cls', 'loss_bbox', 'loss_iou', 'dn_loss_cls', 'enc_loss_cls', 'loss_mask', 'loss_dice'):
+        assert k in losses and torch.isfinite(losses[k]), k
+    total = sum(v for k, v in losses.items() if 'loss' in k)
+    total.backward()
+    assert conds.embeddings.grad is not None and conds.embeddings.grad.abs().sum() > 0
+
+
+def test_loss_rejects_group_count_mismatch(decoder):
+    with pytest.raises(ValueError, match='3 class names but 2 routing groups'):
+        decoder.loss(dict(images=torch.randn(2, 3, 64, 64)), _conds([2, 3]), _samples())
+
+
+def test_predict_original_coordinates_and_chunking(decoder):
+    decoder.eval()
+    samples = _samples()
+    conds = _conds([6, 1])  # 6 classes > max_classes=4: two chunks for sample 0
+    out = decoder.predict(dict(images=torch.randn(2, 3, 64, 64)), conds, samples)
+    p0, p1 = out[0].pred_instances, out[1].pred_instances
+    assert len(p0) == 100 and len(p1) == 30  # 30 queries x 1 class
+    assert set(p0.labels.tolist()) <= set(range(6)) and max(p0.labels.tolist()) >= 4
+    assert p0.label_names[0] == f'class{int(p0.labels[0])}'
+    assert p0.bboxes[:, 0::2].max() <= 128 and p0.bboxes[:, 1::2].max() <= 128  # ori_shape = 2 x img_shape
+    assert p0.masks.shape[1:] == (128, 128) and p0.masks.dtype == torch.bool
+    assert (p0.scores[:-1] >= p0.scores[1:]).all()

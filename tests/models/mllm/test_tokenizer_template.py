@@ -1,0 +1,60 @@
+import pytest
+
+from visionllm.models.mllm.chat_template import IGNORE_INDEX, ChatTemplate
+from visionllm.models.mllm.tokenizer import build_tokenizer
+from visionllm.utils.errors import ConfigError, PromptError
+
+ROUTING = ['[DET]', '[SEG]', '[GRD]', '[POSE]', '[GEN]', '[EDIT]', '[EMB]']
+
+
+@pytest.fixture(scope='module')
+def tok(tokenizer_dir):
+    return build_tokenizer(tokenizer_dir, ROUTING)
+
+
+def test_special_tokens_survive_roundtrip(tok):
+    text = 'Here are the results: red circle[DET][EMB][EMB], a photo<IMG_CONTEXT></img>[GEN][EDIT].'
+    ids = tok(text, add_special_tokens=False).input_ids
+    assert tok.decode(ids) == text
+    for t in ROUTING + ['<img>', '</img>', '<IMG_CONTEXT>', '<|im_start|>', '<|im_end|>']:
+        tid = tok.convert_tokens_to_ids(t)
+        assert tok(t, add_special_tokens=False).input_ids == [tid]
+        assert tok.decode([tid]) == t
+    assert len(set(tok.convert_tokens_to_ids(ROUTING))) == len(ROUTING)
+
+
+def test_saved_tokenizer_reloads_with_same_ids(tok, tmp_path):
+    tok.save_pretrained(tmp_path)
+    tok2 = build_tokenizer(str(tmp_path), ROUTING)
+    assert tok2.convert_tokens_to_ids(ROUTING) == tok.convert_tokens_to_ids(ROUTING)
+
+
+def test_missing_tokenizer_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match='no tokenizer files'):
+        build_tokenizer(str(tmp_path / 'nope'), ROUTING)
+
+
+def test_labels_cover_only_assistant_turns(tok):
+    tpl = ChatTemplate(tok)
+    msgs = [dict(role='user', content='<image>\nHow many red circles are there?'),
+            dict(role='assistant', content='2'),
+            dict(role='user', content='Is there a blue star?'),
+            dict(role='assistant', content='no')]
+    ids, labels = tpl.encode(msgs, num_image_tokens=5)
+    assert len(ids) == len(labels)
+    assert ids.count(tpl.img_context) == 5
+    learned = [i for i, l in zip(ids, labels) if l != IGNORE_INDEX]
+    assert tok.decode(learned) == '2<|im_end|>no<|im_end|>'
+    assert all(l == IGNORE_INDEX or l == i for i, l in zip(ids, labels))
+    gen_ids, _ = tpl.encode(msgs[:1], num_image_tokens=5, add_generation_prompt=True)
+    assert tok.decode(gen_ids).endswith('<|im_start|>assistant\n')
+
+
+def test_image_placeholder_errors(tok):
+    tpl = ChatTemplate(tok)
+    with pytest.raises(PromptError, match='placeholders'):
+        tpl.encode([dict(role='user', content='<image><image>x')], 4)
+    with pytest.raises(PromptError, match='no message contains'):
+        tpl.encode([dict(role='user', content='hi')], 4)
+    with pytest.raises(PromptError, match='role'):
+        tpl.encode([dict(role='robot', content='hi')], 0)

@@ -1,0 +1,34 @@
+"""Every config in configs/ builds (with its tiny overrides) through the registry."""
+import glob
+import os.path as osp
+
+import pytest
+from mmengine.registry import DefaultScope
+
+from tests.conftest import REPO, tiny_config
+from visionllm.apis.runner_utils import check_config_types
+from visionllm.registry import DATASETS, MODELS
+from visionllm.utils.errors import ConfigError
+
+CONFIGS = sorted(osp.relpath(p, REPO) for p in glob.glob(osp.join(REPO, 'configs/visionllm/*.py')))
+
+
+@pytest.mark.parametrize('path', CONFIGS)
+def test_config_builds(path, synth_root, tokenizer_dir, tmp_path):
+    cfg = tiny_config(path, synth_root, tokenizer_dir, str(tmp_path))
+    check_config_types(cfg, path)
+    assert 'tiny' in osp.basename(path) or 'full' in osp.basename(path)
+    with DefaultScope.overwrite_default_scope('visionllm'):
+        model = MODELS.build(cfg.model)
+        assert sum(p.numel() for p in model.parameters()) > 0
+        ds = DATASETS.build(cfg.train_dataloader.dataset)
+        assert len(ds) > 0
+        sample = ds[0]
+        assert 'inputs' in sample or 'skipped' in sample
+
+
+def test_misspelt_type_names_the_field():
+    from mmengine.config import Config
+    cfg = Config(dict(model=dict(type='VisionLLMM', mllm=dict(type='InternVLMLLM'))))
+    with pytest.raises(ConfigError, match=r"model\.type='VisionLLMM'.*did you mean 'VisionLLM'"):
+        check_config_types(cfg, 'x.py')

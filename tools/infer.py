@@ -1,0 +1,48 @@
+"""Open-vocabulary detection (boxes + masks) or chat on images with a trained generalist.
+
+Examples:
+  python tools/infer.py demo/ CONFIG --weights CKPT --texts 'red circle . blue square' --out-dir outputs
+  python tools/infer.py img.png CONFIG --weights CKPT --question 'How many red circles are there?'
+"""
+import argparse
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('inputs', help='an image file or a directory of images')
+    p.add_argument('config', help='model config')
+    p.add_argument('--weights', help='checkpoint file')
+    p.add_argument('--texts', help="class names separated by ' . ', e.g. 'red circle . blue square'")
+    p.add_argument('--question', help='ask this question instead of detecting (chat)')
+    p.add_argument('--free', action='store_true', help='let the LLM generate the answer (routing tokens) '
+                   'instead of running the answer template in one forward')
+    p.add_argument('--out-dir', default='outputs', help='where vis/*.png and preds/*.json go')
+    p.add_argument('--pred-score-thr', type=float, default=0.3)
+    p.add_argument('--batch-size', type=int, default=1)
+    p.add_argument('--device', default='cpu')
+    return p.parse_args()
+
+
+def main():
+    args = parse_args()
+    from visionllm.apis import VisionLLMInferencer, list_images
+    from visionllm.apis.runner_utils import friendly_errors
+    with friendly_errors(args.config):
+        inf = VisionLLMInferencer(args.config, args.weights, device=args.device)
+        if args.question:
+            for img in list_images(args.inputs):
+                print(f'{img}: {inf.chat(img, args.question)}')
+            return
+        out = inf(args.inputs, texts=args.texts, free=args.free, batch_size=args.batch_size,
+                  pred_score_thr=args.pred_score_thr, out_dir=args.out_dir, progress=True)
+        n = sum(len(p['label_names']) for p in out['predictions'])
+        print(f'{len(out["predictions"])} images, {n} objects above {args.pred_score_thr}; '
+              f'pictures in {osp.join(args.out_dir, "vis")}, JSON in {osp.join(args.out_dir, "preds")}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,57 @@
+"""Evaluate a visionllm checkpoint with mmengine's Runner (mmdet-style CLI)."""
+import argparse
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description='Test (and eval) a visionllm model')
+    p.add_argument('config', help='test config file path')
+    p.add_argument('checkpoint', help='checkpoint file')
+    p.add_argument('--work-dir', help='the dir to save logs and evaluation results')
+    p.add_argument('--out', help='dump predictions to a pickle file (.pkl)')
+    p.add_argument('--show-dir', help='draw predictions into this folder (relative to the run dir)')
+    p.add_argument('--score-thr', type=float, default=0.3, help='score threshold of drawn instances')
+    p.add_argument('--cfg-options', nargs='+', default=[], help='override settings, key=value pairs')
+    p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    p.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = p.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main():
+    args = parse_args()
+    from mmengine.config import DictAction
+
+    from visionllm.apis.runner_utils import build_runner_cfg, friendly_errors
+    opts = {}
+    if args.cfg_options:
+        ns = argparse.Namespace()
+        DictAction(['--cfg-options'], 'cfg_options')(None, ns, args.cfg_options)
+        opts = ns.cfg_options
+    with friendly_errors(args.config):
+        if not osp.isfile(args.checkpoint):
+            from visionllm.utils.errors import ConfigError
+            raise ConfigError(f'checkpoint {args.checkpoint!r} not found')
+        cfg = build_runner_cfg(args.config, opts, work_dir=args.work_dir, launcher=args.launcher,
+                               load_from=args.checkpoint)
+        if args.show_dir:
+            cfg.default_hooks.visualization = dict(type='VisionLLMVisualizationHook', draw=True,
+                                                   test_out_dir=args.show_dir, score_thr=args.score_thr)
+        from mmengine.runner import Runner
+        runner = Runner.from_cfg(cfg)
+        if args.out:
+            from mmengine.evaluator import DumpResults
+            if not args.out.endswith(('.pkl', '.pickle')):
+                from visionllm.utils.errors import ConfigError
+                raise ConfigError(f'--out must end with .pkl, got {args.out!r}')
+            runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
+        runner.test()
+
+
+if __name__ == '__main__':
+    main()

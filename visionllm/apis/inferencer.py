@@ -1,0 +1,194 @@
+"""VisionLLMInferencer: chat / detect with a trained generalist, batched, prompted or free."""
+import os
+import os.path as osp
+import warnings
+from typing import Dict, List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.dataset import Compose, pseudo_collate
+from mmengine.registry import init_default_scope
+from mmengine.runner import load_checkpoint
+
+from visionllm.datasets import prompts
+from visionllm.registry import MODELS, VISUALIZERS
+from visionllm.utils.errors import PromptError
+
+IMG_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
+ImageInput = Union[str, np.ndarray]
+
+
+def parse_texts(texts: Union[str, Sequence[str], None]) -> List[str]:
+    """'cat . dog .' or ['cat', 'dog'] -> ['cat', 'dog'] (duplicates dropped with a warning)."""
+    if texts is None:
+        raise PromptError('no class names given; pass e.g. texts="red circle . blue square"')
+    names = [t.strip() for t in (texts.split('.') if isinstance(texts, str) else texts)]
+    names = [n for n in names if n]
+    if not names:
+        raise PromptError('empty class list; give at least one name, e.g. texts="red circle . blue square"')
+    bad = [n for n in names if any(c in n for c in ',:;[]\n')]
+    if bad:
+        raise PromptError(f'class names may not contain , : ; [ ] or newlines: {bad}')
+    uniq = list(dict.fromkeys(names))
+    if len(uniq) < len(names):
+        warnings.warn(f'duplicate class names dropped: {len(names) - len(uniq)}')
+    return uniq
+
+
+def list_images(inputs: Union[ImageInput, Sequence[ImageInput]]) -> List[ImageInput]:
+    """A path, a directory (its images, sorted), an array, or a list of those."""
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = str(inputs)
+        if osp.isdir(inputs):
+            files = sorted(f for f in os.listdir(inputs) if f.lower().endswith(IMG_EXTS))
+            if not files:
+                raise PromptError(f'{inputs}: no images ({", ".join(IMG_EXTS)}) in this directory')
+            return [osp.join(inputs, f) for f in files]
+        if not osp.isfile(inputs):
+            raise PromptError(f'{inputs}: no such image file or directory')
+        return [inputs]
+    if isinstance(inputs, np.ndarray):
+        return [inputs]
+    return [x for i in inputs for x in list_images(i)]
+
+
+class VisionLLMInferencer:
+    """Run a config + checkpoint on images.
+
+    >>> inf = VisionLLMInferencer('configs/visionllm/<cfg>.py', 'work_dirs/<cfg>/iter_3000.pth')
+    >>> out = inf('image.png', texts='red circle . blue square', pred_score_thr=0.3)
+    >>> out['predictions'][0]['label_names'], inf.chat('image.png', 'How many red circles are there?')
+
+    Args:
+        config: config path or Config; its ``infer_pipeline`` prepares images.
+        weights: checkpoint path (None keeps random init, for smoke tests).
+        max_classes_per_prompt: longer class lists are split over several prompts and merged.
+    """
+
+    def __init__(self, config: Union[str, Config], weights: Optional[str] = None, device: str = 'cpu',
+                 max_classes_per_prompt: int = 30):
+        cfg = Config.fromfile(config) if isinstance(config, str) else config
+        init_default_scope(cfg.get('default_scope', 'visionllm'))
+        self.cfg = cfg
+        self.model = MODELS.build(cfg.model)
+        if weights:
+            if not osp.isfile(weights):
+                raise PromptError(f'checkpoint {weights!r} not found')
+            load_checkpoint(self.model, weights, map_location='cpu', revise_keys=[(r'^module\.', '')])
+        self.model.to(device).eval()
+        if 'infer_pipeline' not in cfg:
+            raise PromptError('the config defines no `infer_pipeline` (image loading + packing for inference)')
+        self.pipeline = Compose(cfg.infer_pipeline)
+        self.visualizer = VISUALIZERS.build(dict(cfg.visualizer, name=f'infer_{id(self)}'))
+        self.max_classes_per_prompt = max_classes_per_prompt
+
+    def _prepare(self, image: ImageInput, messages: list, **meta) -> dict:
+        if isinstance(image, np.ndarray):
+            results = dict(img=image, img_path='array.png', img_shape=image.shape[:2], ori_shape=image.shape[:2])
+            results = Compose(self.pipeline.transforms[1:])(results)  # skip the file loader
+        else:
+            results = self.pipeline(dict(img_path=image))
+        results['data_samples'].set_metainfo(dict(messages=messages, **meta))
+        return results
+
+    @torch.no_grad()
+    def _run(self, items: List[dict]) -> list:
+        return self.model.test_step(pseudo_collate(items))
+
+    def chat(self, image: ImageInput, question: str, max_new_tokens: Optional[int] = None) -> str:
+        """Answer a question about an image (KV-cache generation)."""
+        if max_new_tokens:
+            self.model.test_cfg['max_new_tokens'] = max_new_tokens
+        q = question if '<image>' in question else '<image>\n' + question
+        out = self._run([self._prepare(list_images(image)[0], [dict(role='user', content=q)], task='chat')])
+        return out[0].pred_text
+
+    def __call__(self, inputs: Union[ImageInput, Sequence[ImageInput]], texts=None, free: bool = False,
+                 batch_size: int = 1, pred_score_thr: float = 0.3, out_dir: Optional[str] = None,
+                 return_vis: bool = False, progress: bool = False) -> Dict[str, list]:
+        """Open-vocabulary detection (+ masks) of ``texts`` in every image.
+
+        Returns ``{'predictions': [dict per image], 'visualization': [RGB arrays] (if return_vis)}``;
+        with ``out_dir`` also writes ``vis/<name>.png`` and ``preds/<name>.json``.
+        """
+        images = list_images(inputs)
+        names = parse_texts(texts)
+        chunks = [names[i:i + self.max_classes_per_prompt] for i in range(0, len(names), self.max_classes_per_prompt)]
+        jobs = [(k, c) for k in range(len(images)) for c in chunks]
+        per_image: List[list] = [[] for _ in images]
+        bar = _progress(len(jobs), progress)
+        for start in range(0, len(jobs), batch_size):
+            batch = jobs[start:start + batch_size]
+            items = []
+            for k, chunk in batch:
+                conv = prompts.det_conversation(chunk)
+                items.append(self._prepare(images[k], conv[:1] if free else conv, task='det', class_names=chunk,
+                                           answer_mode='free' if free else 'prompted',
+                                           gt_groups=[(n, '[DET]') for n in chunk]))
+            for (k, _), s in zip(batch, self._run(items)):
+                per_image[k].append(s)
+            bar(len(batch))
+        preds, vis = [], []
+        for k, samples in enumerate(per_image):
+            pred, sample = _merge(samples, pred_score_thr)
+            preds.append(pred)
+            if out_dir or return_vis:
+                img = _as_rgb(images[k])
+                name = osp.splitext(osp.basename(images[k]))[0] if isinstance(images[k], str) else f'array_{k}'
+                out_file = osp.join(out_dir, 'vis', name + '.png') if out_dir else None
+                self.visualizer.add_datasample(name, img, sample, pred_score_thr=pred_score_thr, out_file=out_file)
+                if return_vis:
+                    vis.append(self.visualizer.get_image())
+                if out_dir:
+                    os.makedirs(osp.join(out_dir, 'preds'), exist_ok=True)
+                    import json
+                    with open(osp.join(out_dir, 'preds', name + '.json'), 'w') as f:
+                        json.dump(pred, f)
+        return dict(predictions=preds, visualization=vis)
+
+
+def _progress(total: int, enabled: bool):
+    if not enabled:
+        return lambda n: None
+    from tqdm import tqdm
+    bar = tqdm(total=total, unit='prompt')
+    return bar.update
+
+
+def _as_rgb(image: ImageInput) -> np.ndarray:
+    from visionllm.datasets.transforms.loading import read_rgb
+    return image if isinstance(image, np.ndarray) else read_rgb(image)
+
+
+def _merge(samples: list, thr: float):
+    """Concatenate the chunks of one image; returns (JSON-able dict, a drawable sample)."""
+    from mmengine.structures import InstanceData
+    from pycocotools import mask as mask_utils
+    insts, names, texts = [], [], []
+    for s in samples:
+        texts.append(s.get('pred_text', ''))
+        if 'pred_instances' in s:
+            inst = s.pred_instances
+            inst = inst[inst.scores >= thr]
+            names += list(inst.label_names) if len(inst) else []
+            insts.append(inst)
+    sample = samples[0]
+    if insts:
+        inst = InstanceData.cat(insts) if len(insts) > 1 else insts[0]
+        inst.label_names = names
+        sample.pred_instances = inst
+    else:
+        sample.pred_instances = InstanceData(bboxes=torch.zeros(0, 4), scores=torch.zeros(0),
+                                             labels=torch.zeros(0, dtype=torch.long), label_names=[])
+        inst = sample.pred_instances
+    if any(texts):
+        sample.pred_text = ' '.join(t for t in texts if t)
+    pred = dict(label_names=list(inst.label_names), scores=inst.scores.tolist(), bboxes=inst.bboxes.tolist())
+    if 'masks' in inst:
+        rles = [mask_utils.encode(np.asfortranarray(m.cpu().numpy().astype(np.uint8))) for m in inst.masks]
+        pred['masks'] = [dict(size=r['size'], counts=r['counts'].decode()) for r in rles]
+    if any(texts):
+        pred['text'] = sample.pred_text
+    return pred, sample
+

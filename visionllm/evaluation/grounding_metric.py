@@ -1,0 +1,36 @@
+"""Referring-expression grounding accuracy (top-1 box IoU >= threshold)."""
+from typing import Dict, Sequence
+
+import torch
+from mmdet.structures.bbox import bbox_overlaps
+from mmengine.evaluator import BaseMetric
+
+from visionllm.registry import METRICS
+
+
+@METRICS.register_module()
+class GroundingAccuracy(BaseMetric):
+    """Fraction of grounding samples whose highest-scoring box overlaps the referred box with
+    IoU >= ``iou_thr`` (boxes compared in original image coordinates)."""
+    default_prefix = 'grounding'
+
+    def __init__(self, iou_thr: float = 0.5, **kwargs):
+        super().__init__(**kwargs)
+        self.iou_thr = iou_thr
+
+    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        for s in data_samples:
+            if s.get('task') != 'grounding' or 'pred_instances' not in s:
+                continue
+            pred, gt = s['pred_instances'], s['gt_instances']
+            if len(pred['scores']) == 0:
+                self.results.append(0.0)
+                continue
+            top = pred['bboxes'][pred['scores'].argmax()][None].cpu()
+            gt_box = gt['bboxes'][:1].cpu()
+            sf = s.get('scale_factor', (1.0, 1.0))
+            gt_box = gt_box / gt_box.new_tensor([sf[0], sf[1], sf[0], sf[1]])
+            self.results.append(float(bbox_overlaps(top, gt_box)[0, 0] >= self.iou_thr))
+
+    def compute_metrics(self, results: list) -> Dict[str, float]:
+        return dict(accuracy=float(torch.tensor(results).mean())) if results else {}
