@@ -10,6 +10,15 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 torch.set_num_threads(2)
 
 
+@pytest.fixture(autouse=True, scope='session')
+def _visionllm_scope():
+    """Build nested components in visionllm's scope, as the Runner does."""
+    from mmengine.logging import MMLogger
+    from mmengine.registry import init_default_scope
+    init_default_scope('visionllm')
+    MMLogger.get_instance('mmengine').setLevel('WARNING')  # no per-parameter init dumps
+
+
 @pytest.fixture(scope='session')
 def synth_root(tmp_path_factory) -> str:
     """A tiny embedded dataset (all formats), generated once per session."""

@@ -68,7 +68,7 @@ def test_degenerate_boxes_are_dropped_and_classes_come_from_file(tmp_path, synth
     p.write_text(json.dumps(d))
     ds = CocoOVDDataset(ann_file=str(p), data_root=synth_root, pipeline=[])
     assert ds.metainfo['classes'][0] == 'red circle' and len(ds.metainfo['classes']) == 30
-    info = next(x for x in ds.data_list if x['img_id'] == first['image_id'])
+    info = next(x for x in map(ds.get_data_info, range(len(ds))) if x['img_id'] == first['image_id'])
     assert len(info['instances']) == n_img0
 
 

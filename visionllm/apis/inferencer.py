@@ -76,6 +76,8 @@ class VisionLLMInferencer:
             if not osp.isfile(weights):
                 raise PromptError(f'checkpoint {weights!r} not found')
             load_checkpoint(self.model, weights, map_location='cpu', revise_keys=[(r'^module\.', '')])
+        else:
+            self.model.init_weights()
         self.model.to(device).eval()
         if 'infer_pipeline' not in cfg:
             raise PromptError('the config defines no `infer_pipeline` (image loading + packing for inference)')
@@ -166,6 +168,7 @@ def _merge(samples: list, thr: float):
     from mmengine.structures import InstanceData
     from pycocotools import mask as mask_utils
     insts, names, texts = [], [], []
+    free = any('pred_text' in s for s in samples)
     for s in samples:
         texts.append(s.get('pred_text', ''))
         if 'pred_instances' in s:
@@ -182,13 +185,13 @@ def _merge(samples: list, thr: float):
         sample.pred_instances = InstanceData(bboxes=torch.zeros(0, 4), scores=torch.zeros(0),
                                              labels=torch.zeros(0, dtype=torch.long), label_names=[])
         inst = sample.pred_instances
-    if any(texts):
+    if free:
         sample.pred_text = ' '.join(t for t in texts if t)
     pred = dict(label_names=list(inst.label_names), scores=inst.scores.tolist(), bboxes=inst.bboxes.tolist())
     if 'masks' in inst:
         rles = [mask_utils.encode(np.asfortranarray(m.cpu().numpy().astype(np.uint8))) for m in inst.masks]
         pred['masks'] = [dict(size=r['size'], counts=r['counts'].decode()) for r in rles]
-    if any(texts):
+    if free:
         pred['text'] = sample.pred_text
     return pred, sample
 

@@ -19,6 +19,9 @@ class CocoOVDDataset(SkipBadSamplesMixin, CocoDataset):
     """
     METAINFO = dict(classes=(), palette=None)
 
+    def __init__(self, *args, data_prefix: dict = None, **kwargs):
+        super().__init__(*args, data_prefix=data_prefix or dict(img=''), **kwargs)
+
     def load_data_list(self) -> List[dict]:
         try:
             with open(self.ann_file) as f:

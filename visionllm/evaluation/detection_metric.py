@@ -4,6 +4,7 @@ import math
 from typing import Dict, Optional, Sequence
 
 import numpy as np
+import torch
 from mmdet.evaluation import CocoMetric
 
 from visionllm.registry import METRICS
@@ -49,6 +50,11 @@ class OVCocoMetric(CocoMetric):
         for s in data_samples:
             if s.get('task') != 'det' or s.get('answer_mode', 'prompted') != self.answer_mode:
                 continue
+            if 'pred_instances' not in s:  # free mode and the LLM emitted no routing token: no detections
+                h, w = s['ori_shape']
+                s = dict(s, pred_instances=dict(bboxes=torch.zeros(0, 4), scores=torch.zeros(0),
+                                                labels=torch.zeros(0, dtype=torch.long), label_names=[],
+                                                masks=torch.zeros(0, h, w, dtype=torch.bool)))
             pred = dict(s['pred_instances'])
             names = pred.get('label_names')
             if names is None:

@@ -20,7 +20,10 @@ class GroundingAccuracy(BaseMetric):
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for s in data_samples:
-            if s.get('task') != 'grounding' or 'pred_instances' not in s:
+            if s.get('task') != 'grounding':
+                continue
+            if 'pred_instances' not in s:  # no routing token emitted (free mode): a miss
+                self.results.append(0.0)
                 continue
             pred, gt = s['pred_instances'], s['gt_instances']
             if len(pred['scores']) == 0:

@@ -27,7 +27,7 @@ class ClosedSetSpecialist(BaseModel):
 
     def __init__(self, decoder: dict, classes: Sequence[str], condition_dims: int = 128, routing_token: str = '[DET]',
                  task: str = 'det', data_preprocessor: Optional[dict] = None, init_cfg=None):
-        super().__init__(data_preprocessor=data_preprocessor or dict(type='VisionLLMDataPreprocessor'),
+        super().__init__(data_preprocessor=MODELS.build(data_preprocessor or dict(type='VisionLLMDataPreprocessor')),
                          init_cfg=init_cfg)
         self.classes = list(classes)
         self.index = {n: i for i, n in enumerate(self.classes)}

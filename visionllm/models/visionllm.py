@@ -31,7 +31,7 @@ class VisionLLM(BaseModel):
                  data_preprocessor: Optional[dict] = None, chat_template: Optional[dict] = None,
                  loss_weights: Optional[Dict[str, float]] = None, max_length: int = 2048,
                  test_cfg: Optional[dict] = None, init_cfg=None):
-        super().__init__(data_preprocessor=data_preprocessor or dict(type='VisionLLMDataPreprocessor'),
+        super().__init__(data_preprocessor=MODELS.build(data_preprocessor or dict(type='VisionLLMDataPreprocessor')),
                          init_cfg=init_cfg)
         self.superlink = MODELS.build(superlink)
         self.mllm = MODELS.build(dict(mllm, special_tokens=self.superlink.special_tokens))
@@ -110,7 +110,8 @@ class VisionLLM(BaseModel):
         ids, labels = zip(*[self.encode_sample(s, int(n), False) for s, n in zip(data_samples, inputs['num_tiles'])])
         input_ids = self._pad(list(ids), self.tokenizer.pad_token_id, left=False)
         mask = self._pad([[1] * len(s) for s in ids], 0, left=False)
-        hidden, logits, _ = self.mllm.forward_llm(self.embed(input_ids, inputs['pixel_values']), mask)
+        hidden, logits, _ = self.mllm.forward_llm(self.embed(input_ids, inputs['pixel_values']),
+                                                  self.superlink.attention_mask(input_ids, mask))
         return logits
 
     def loss(self, inputs: dict, data_samples: List[VisionLLMDataSample]) -> Dict[str, Tensor]:
@@ -121,8 +122,8 @@ class VisionLLM(BaseModel):
         target = torch.full_like(labels, IGNORE_INDEX)
         target[:, :-1] = labels[:, 1:]
         learn = target != IGNORE_INDEX
-        hidden, logits, _ = self.mllm.forward_llm(self.embed(input_ids, inputs['pixel_values']), mask,
-                                                  logits_mask=learn)
+        hidden, logits, _ = self.mllm.forward_llm(self.embed(input_ids, inputs['pixel_values']),
+                                                  self.superlink.attention_mask(input_ids, mask), logits_mask=learn)
         losses = {}
         if learn.any():
             losses['lm.loss'] = F.cross_entropy(logits.float(), target[learn]) * self.loss_weights.get('lm', 1.0)
@@ -167,7 +168,8 @@ class VisionLLM(BaseModel):
             ids = [self.encode_sample(data_samples[i], num_tiles[i], False)[0] for i in prompted]
             input_ids = self._pad(ids, self.tokenizer.pad_token_id, left=False)
             mask = self._pad([[1] * len(s) for s in ids], 0, left=False)
-            hidden, _, _ = self.mllm.forward_llm(self.embed(input_ids, tiles_of(prompted)), mask,
+            hidden, _, _ = self.mllm.forward_llm(self.embed(input_ids, tiles_of(prompted)),
+                                                 self.superlink.attention_mask(input_ids, mask),
                                                  logits_mask=torch.zeros_like(mask, dtype=torch.bool))
             for f, c in self.superlink.gather(hidden, input_ids).items():
                 all_conds.setdefault(f, []).append(c.remap_samples(torch.tensor(prompted, device=self.device)))

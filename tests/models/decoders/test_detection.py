@@ -15,7 +15,9 @@ def decoder():
     torch.manual_seed(0)
     cfg = Config.fromfile(osp.join(REPO, 'configs/_base_/models/det_decoder_tiny.py')).det_decoder.to_dict()
     cfg.update(max_classes=4, num_points=64)
-    return MODELS.build(cfg, default_args=dict(condition_dims=32, routing_tokens=['[DET]'], num_queries=8))
+    dec = MODELS.build(cfg, default_args=dict(condition_dims=32, routing_tokens=['[DET]'], num_queries=8))
+    dec.init_weights()
+    return dec
 
 
 def _samples(n_gt=(2, 0), shape=(64, 64)):

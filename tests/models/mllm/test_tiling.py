@@ -32,8 +32,8 @@ def test_grid_order_and_bounds():
     assert (1, 1) not in grids
 
 
-@pytest.mark.parametrize('shape,max_num,count', [((64, 64), 4, 1), ((64, 128), 4, 3), ((200, 60), 6, 4),
-                                                 ((64, 128), 1, 1)])
+@pytest.mark.parametrize('shape,max_num,count', [((32, 32), 4, 1), ((64, 64), 4, 5), ((64, 128), 4, 3),
+                                                 ((200, 60), 6, 4), ((64, 128), 1, 1)])
 def test_tile_counts_and_thumbnail(shape, max_num, count):
     img = np.random.default_rng(0).integers(0, 255, (*shape, 3), dtype=np.uint8)
     tiles = tile_image(img, 32, 1, max_num, use_thumbnail=True)

@@ -9,7 +9,9 @@ from tests.conftest import tiny_model_cfg
 @pytest.fixture(scope='module')
 def model(tokenizer_dir):
     torch.manual_seed(0)
-    return MODELS.build(tiny_model_cfg(tokenizer_dir)).eval()
+    model = MODELS.build(tiny_model_cfg(tokenizer_dir))
+    model.init_weights()
+    return model.eval()
 
 
 def test_token_ids_resolved_explicitly(model):
@@ -65,35 +67,89 @@ def _prompt(model, text):
     return ids
 
 
+class ForcedRoutes:
+    """Wrap forward_llm: add a large [DET] logit at steps where (step + prompt length) % period == 0,
+    so routes appear at different steps for different samples, identically alone or in a batch."""
+
+    def __init__(self, model, prompt_lens, period=4):
+        self.mllm, self.orig = model.mllm, model.mllm.forward_llm
+        self.det = model.tokenizer.convert_tokens_to_ids('[DET]')
+        self.prompt_lens, self.period, self.step = prompt_lens, period, 0
+
+    def __call__(self, *args, **kwargs):
+        hidden, logits, cache = self.orig(*args, **kwargs)
+        for row, n in enumerate(self.prompt_lens):
+            if (self.step + n) % self.period == 0 and self.step > 0:
+                logits[row, self.det] += 1e4
+        self.step += 1
+        return hidden, logits, cache
+
+    def __enter__(self):
+        self.mllm.forward_llm = self
+        return self
+
+    def __exit__(self, *exc):
+        self.mllm.forward_llm = self.orig
+
+
+def _generate(model, prompts, max_new_tokens=12):
+    tok = model.tokenizer
+    n = max(len(p) for p in prompts)
+    ids = torch.tensor([[tok.pad_token_id] * (n - len(p)) + p for p in prompts])
+    mask = torch.tensor([[0] * (n - len(p)) + [1] * len(p) for p in prompts])
+    with ForcedRoutes(model, [len(p) for p in prompts]):
+        return generate_with_queries(model.mllm, model.superlink, model.embed(ids, None), mask, ids,
+                                     max_new_tokens=max_new_tokens, eos_token_id=tok.eos_token_id)
+
+
 def test_free_generation_batch_matches_single_with_several_routes(model):
-    """Force routing tokens through a biased lm_head: batch>1 with routes at different steps must give
-    the same tokens and the same query states as each sample alone."""
+    """Routes at different steps in a batch of 2: same tokens and query states as each sample alone."""
+    tok = model.tokenizer
+    prompts = [_prompt(model, 'Please detect red circle.'),
+               _prompt(model, 'Please detect the blue square and the two stars now.')]
+    both = _generate(model, prompts)
+    n_routes = 0
+    for b, p in enumerate(prompts):
+        alone = _generate(model, [p])
+        assert both.token_ids[b] == alone.token_ids[0]
+        mine = both.conditions['det'].for_sample(b)
+        assert mine.names == alone.conditions['det'].names
+        assert torch.allclose(mine.embeddings, alone.conditions['det'].embeddings, atol=1e-4)
+        n_routes += sum(t == tok.convert_tokens_to_ids('[DET]') for t in alone.token_ids[0])
+    assert n_routes >= 4 and len(both.conditions['det']) == n_routes
+
+
+def test_group_slot_attention_mask(model):
     sl, tok = model.superlink, model.tokenizer
-    det = tok.convert_tokens_to_ids('[DET]')
-    head = model.mllm.model.lm_head
-    orig = head.weight.data.clone()
-    torch.manual_seed(1)
-    head.weight.data += torch.randn_like(head.weight) * 0.5
-    head.weight.data[det] += 2.0  # make [DET] likely, so routes appear mid-answer
-    try:
-        prompts = [_prompt(model, 'Please detect red circle.'), _prompt(model, 'Please detect the blue square and the two stars now.')]
+    ids, _ = sl.expand(tok('Results: red circle[DET], sky[SEG].', add_special_tokens=False).input_ids, [0] * 100)
+    ids_t = torch.tensor([ids])
+    m = sl.attention_mask(ids_t, torch.ones_like(ids_t))[0, 0]
+    r = ids.index(tok.convert_tokens_to_ids('[DET]'))
+    start = sl.name_start(ids, r)
+    assert tok.decode(ids[start:r]).strip() == 'red circle'
+    for k in range(8):   # slot k sees the name, the routing token and slots 0..k only
+        row = m[r + 1 + k]
+        assert row[start:r + 2 + k].all() and row.sum() == (r + 2 + k - start)
+    text_row = m[r + 9]  # the ',' after the slots: plain causal
+    assert text_row[:r + 10].all() and not text_row[r + 10:].any()
+    causal = SuperLink(families=dict(det=dict(tokens=['[DET]'], num_queries=8), seg=dict(tokens=['[SEG]'],
+                                     num_queries=8)), slot_attention='causal')
+    causal.bind(tok, 8)
+    assert torch.equal(causal.attention_mask(ids_t, torch.ones_like(ids_t))[0, 0],
+                       torch.ones(len(ids), len(ids), dtype=torch.bool).tril())
 
-        def run(batch):
-            n = max(len(p) for p in batch)
-            ids = torch.tensor([[tok.pad_token_id] * (n - len(p)) + p for p in batch])
-            mask = torch.tensor([[0] * (n - len(p)) + [1] * len(p) for p in batch])
-            return generate_with_queries(model.mllm, sl, model.embed(ids, None), mask, ids, max_new_tokens=12,
-                                         eos_token_id=tok.eos_token_id)
 
-        both = run(prompts)
-        for b, p in enumerate(prompts):
-            alone = run([p])
-            assert both.token_ids[b] == alone.token_ids[0]
-            if 'det' in alone.conditions:
-                mine = both.conditions['det'].for_sample(b)
-                assert mine.names == alone.conditions['det'].names
-                assert torch.allclose(mine.embeddings, alone.conditions['det'].embeddings, atol=1e-4)
-        n_routes = sum(t == det for ids in both.token_ids for t in ids)
-        assert n_routes >= 2 and len(both.conditions['det']) == n_routes
-    finally:
-        head.weight.data.copy_(orig)
+def test_free_generation_slots_match_one_teacher_forced_forward(model):
+    """KV-cache insertion during generation == the same sequence run at once (prompted layout)."""
+    sl = model.superlink
+    prompt = _prompt(model, 'Please detect red circle and blue star.')
+    out = _generate(model, [prompt], max_new_tokens=10)
+    assert len(out.conditions['det']) >= 2
+    full, _ = sl.expand(prompt + out.token_ids[0], [0] * 1000)
+    full = torch.tensor([full])
+    with torch.no_grad():
+        h, _, _ = model.mllm.forward_llm(model.embed(full, None), sl.attention_mask(full, torch.ones_like(full)))
+    ref = sl.gather(h, full)['det']
+    n = len(out.conditions['det'])
+    assert torch.allclose(out.conditions['det'].embeddings, ref.embeddings[:n], atol=1e-4)
+    assert out.conditions['det'].names == ref.names[:n]

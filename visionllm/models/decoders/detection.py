@@ -15,6 +15,7 @@ from mmcv.ops import point_sample
 from mmdet.models.layers import MLP
 from mmdet.models.utils import get_uncertain_point_coords_with_randomness
 from mmdet.structures.bbox import bbox_cxcywh_to_xyxy
+from mmengine.config import ConfigDict
 from mmengine.registry import DefaultScope
 from mmengine.structures import InstanceData
 from torch import Tensor, nn
@@ -44,11 +45,11 @@ class OVDetectionDecoder(BaseTaskDecoder):
                  loss_mask: Optional[dict] = None, loss_dice: Optional[dict] = None,
                  test_cfg: Optional[dict] = None, init_cfg=None):
         super().__init__(condition_dims, routing_tokens, num_queries, init_cfg)
-        detector = dict(detector)
+        detector = ConfigDict(detector)  # mmdet reads nested configs by attribute
         detector['bbox_head'] = dict(detector['bbox_head'], contrastive_cfg=dict(
             detector['bbox_head'].get('contrastive_cfg', {}), max_text_len=max_classes))
         with DefaultScope.overwrite_default_scope('mmdet'):
-            self.detector = MODELS.build(dict(detector, type='visionllm.ConditionedGroundingDINO'))
+            self.detector = MODELS.build(ConfigDict(detector, type='visionllm.ConditionedGroundingDINO'))
             self.with_mask = mask_in_channels is not None
             if self.with_mask:
                 self.loss_mask = MODELS.build(loss_mask or dict(

@@ -60,7 +60,9 @@ class ConditionedGroundingDINO(GroundingDINO):
         # still builds its ref_point_head for 2 * embed_dims inputs; size it like DINO's.
         self.decoder.ref_point_head = MLP(self.embed_dims * 4, self.embed_dims, self.embed_dims, 2)
         self.query_embedding = nn.Embedding(self.num_queries, self.embed_dims)
-        self.level_embed = nn.Parameter(torch.Tensor(self.num_feature_levels, self.embed_dims))
+        # mmdet allocates this uninitialised and fills it in init_weights(); a model used without the
+        # Runner's init_weights() would otherwise compute with garbage memory
+        self.level_embed = nn.Parameter(torch.randn(self.num_feature_levels, self.embed_dims))
         self.memory_trans_fc = nn.Linear(self.embed_dims, self.embed_dims)
         self.memory_trans_norm = nn.LayerNorm(self.embed_dims)
 

@@ -3,7 +3,8 @@
 Each step feeds every sample its pending inputs: the last generated token, followed by the family's
 query bank when that token is a routing token. Samples with fewer pending inputs are right-padded
 inside the step and the padding is masked out of the attention for all later steps; position ids
-count only real inputs, so every sample sees exactly the sequence it would see alone.
+count only real inputs, so every sample sees exactly the sequence it would see alone. Inserted slots
+get the same attention pattern as in training (``SuperLink.attention_mask``).
 """
 from dataclasses import dataclass, field
 from typing import Dict, List
@@ -37,8 +38,10 @@ def generate_with_queries(mllm, superlink, inputs_embeds: Tensor, attention_mask
     mask = attention_mask.long()
     pos = (mask.cumsum(-1) - 1).clamp(min=0)
     last_idx = torch.full((B, ), inputs_embeds.shape[1] - 1, device=dev)
-    _, logits, cache = mllm.forward_llm(inputs_embeds, mask, pos, use_cache=True,
-                                        logits_mask=_at(last_idx, inputs_embeds.shape[1]))
+    _, logits, cache = mllm.forward_llm(inputs_embeds, superlink.attention_mask(prompt_ids, mask), pos,
+                                        use_cache=True, logits_mask=_at(last_idx, inputs_embeds.shape[1]))
+    # KV-cache index of every token of each sample's sequence (prompt + generated), for group masks
+    token_kv = [attention_mask[b].nonzero().flatten().tolist() for b in range(B)]
     next_pos = pos[:, -1] + 1
     out_ids: List[List[int]] = [[] for _ in range(B)]
     done = [False] * B
@@ -71,8 +74,15 @@ def generate_with_queries(mllm, superlink, inputs_embeds: Tensor, attention_mask
                 step[b, 1:1 + q.shape[0]] = q.to(step.dtype)
         step_mask = (torch.arange(width, device=dev)[None] < n[:, None]).long()
         step_pos = next_pos[:, None] + torch.arange(width, device=dev)[None]
+        past = mask.shape[1]
         mask = torch.cat([mask, step_mask], 1)
-        hidden, logits, cache = mllm.forward_llm(step, mask, step_pos, cache=cache, use_cache=True,
+        for b, st in enumerate(steps):
+            if st:
+                token_kv[b].append(past)
+        attn = mask
+        if any(q is not None for q in banks):
+            attn = _step_mask(superlink, mask, past, width, banks, steps, prompt_lists, out_ids, token_kv)
+        hidden, logits, cache = mllm.forward_llm(step, attn, step_pos, cache=cache, use_cache=True,
                                                  logits_mask=_at((n - 1).clamp(min=0), width))
         next_pos = next_pos + n
         for b, q in enumerate(banks):
@@ -85,6 +95,27 @@ def generate_with_queries(mllm, superlink, inputs_embeds: Tensor, attention_mask
     conds = {f: TaskConditions(torch.stack([g[0] for g in gs]), torch.tensor([g[1] for g in gs], device=dev),
                                [g[2] for g in gs], [g[3] for g in gs]) for f, gs in groups.items()}
     return FreeGenerationOutput(out_ids, conds)
+
+
+def _step_mask(superlink, mask: Tensor, past: int, width: int, banks, steps, prompt_lists, out_ids, token_kv
+               ) -> Tensor:
+    """[B, 1, width, past + width] mask of a step that inserts query banks (see module docstring)."""
+    B, K = mask.shape
+    dev = mask.device
+    m = mask.bool()[:, None, :].expand(B, width, K).clone()
+    m[:, :, past:] &= torch.ones(width, width, dtype=torch.bool, device=dev).tril()
+    m[:, torch.arange(width), past + torch.arange(width)] = True
+    if superlink.slot_attention == 'group':
+        for b, q in enumerate(banks):
+            if q is None:
+                continue
+            seq = prompt_lists[b] + out_ids[b]
+            start = token_kv[b][superlink.name_start(seq, len(seq) - 1)]
+            nq = q.shape[0]
+            m[b, 1:1 + nq] = False
+            m[b, 1:1 + nq, start:past + 1] = mask[b, start:past + 1].bool()
+            m[b, 1:1 + nq, past + 1:past + 1 + nq] = torch.ones(nq, nq, dtype=torch.bool, device=dev).tril()
+    return m[:, None]
 
 
 def _at(idx: Tensor, width: int) -> Tensor:

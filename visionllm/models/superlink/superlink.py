@@ -26,10 +26,19 @@ class SuperLink(BaseModule):
             ``dict(det=dict(tokens=['[DET]', '[GRD]'], num_queries=8), gen=dict(tokens=['[GEN]'],
             num_queries=64))``.
         placeholder: the query-slot token.
+        slot_attention: ``'group'``: query slots attend only to their own group (the name before the
+            routing token, the routing token and the group's earlier slots), so a group's condition is a
+            function of its name alone, whatever else the prompt lists; ``'causal'``: plain causal
+            attention over the whole sequence (VisionLLM v2's choice, suited to a pretrained LLM).
+            Text tokens always attend causally to everything before them, slots included.
     """
 
-    def __init__(self, families: Dict[str, dict], placeholder: str = '[EMB]', init_cfg=None):
+    def __init__(self, families: Dict[str, dict], placeholder: str = '[EMB]', slot_attention: str = 'group',
+                 init_cfg=None):
         super().__init__(init_cfg)
+        if slot_attention not in ('group', 'causal'):
+            raise ConfigError(f"superlink.slot_attention must be 'group' or 'causal', got {slot_attention!r}")
+        self.slot_attention = slot_attention
         self.families = {f: dict(tokens=list(c['tokens']), num_queries=int(c['num_queries']))
                          for f, c in families.items()}
         seen = {}
@@ -141,9 +150,33 @@ class SuperLink(BaseModule):
             self._boundary[token_id] = token_id in self._special_ids or any(d in text for d in NAME_DELIMITERS)
         return self._boundary[token_id]
 
-    def group_name(self, ids: Sequence[int], route_pos: int) -> str:
-        """The text between the previous delimiter / special token and the routing token."""
+    def name_start(self, ids: Sequence[int], route_pos: int) -> int:
+        """Index of the first token of the group name that ends before ``route_pos``."""
         start = route_pos
         while start > 0 and not self._is_boundary(int(ids[start - 1])):
             start -= 1
-        return self.tokenizer.decode(list(ids[start:route_pos])).strip()
+        return start
+
+    def group_name(self, ids: Sequence[int], route_pos: int) -> str:
+        """The text between the previous delimiter / special token and the routing token."""
+        return self.tokenizer.decode(list(ids[self.name_start(ids, route_pos):route_pos])).strip()
+
+    # ---- attention ----------------------------------------------------------------------------------
+    def attention_mask(self, input_ids: Tensor, padding_mask: Tensor) -> Tensor:
+        """LLM attention mask [B, 1, L, L] (bool, True = may attend) for ids [B, L] and a 2D padding
+        mask: causal over real tokens, every row sees itself, and with ``slot_attention='group'`` each
+        query slot sees only its group (see class docstring)."""
+        B, L = input_ids.shape
+        dev = input_ids.device
+        mask = torch.ones(L, L, dtype=torch.bool, device=dev).tril()[None] & padding_mask.bool()[:, None, :]
+        mask |= torch.eye(L, dtype=torch.bool, device=dev)[None]
+        if self.slot_attention == 'group':
+            for f, (b, pos, route_pos) in self._slots(input_ids).items():
+                q = pos.shape[1]
+                for bi, p in zip(b.tolist(), route_pos):
+                    start = self.name_start(input_ids[bi].tolist(), p)
+                    rows = torch.zeros(q, L, dtype=torch.bool, device=dev)
+                    rows[:, start:p + 1] = True
+                    rows[:, p + 1:p + 1 + q] = torch.ones(q, q, dtype=torch.bool, device=dev).tril()
+                    mask[bi, p + 1:p + 1 + q] = rows
+        return mask[:, None]

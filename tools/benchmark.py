@@ -1,0 +1,171 @@
+"""Benchmarks that print numbers (ratios measured in one run).
+
+  step     CONFIG                      train-step time split: MLLM (+LM loss), super-link, decoders, total
+  latency  CONFIG [--weights CKPT]     prompted vs free detection latency; batch 8 vs batch 1 throughput
+  compare  CFG_A CKPT_A CFG_B CKPT_B   evaluate two checkpoints on the same val set; box/mask AP ratio A/B
+"""
+import argparse
+import os.path as osp
+import sys
+import time
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def _model(config, weights=None, cfg_options=None):
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import load_checkpoint
+
+    from visionllm.registry import MODELS
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    init_default_scope('visionllm')
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    if weights:
+        load_checkpoint(model, weights, map_location='cpu', logger='silent')
+    return cfg, model
+
+
+def _batches(cfg, n, loader_key='train_dataloader', batch_size=None):
+    from mmengine.runner import Runner
+    lc = cfg[loader_key].copy()
+    lc.update(num_workers=0, persistent_workers=False)
+    if batch_size:
+        lc.batch_size = batch_size
+    it = iter(Runner.build_dataloader(lc))
+    return [next(it) for _ in range(n)]
+
+
+def bench_step(args):
+    import torch
+    cfg, model = _model(args.config)
+    model.train()
+    opt = torch.optim.AdamW(model.parameters(), 1e-4)
+    batches = _batches(cfg, args.iters + 2)
+    t = dict(mllm=0.0, superlink=0.0, decoders=0.0, total=0.0)
+
+    def timed(fn):
+        t0 = time.perf_counter()
+        out = fn()
+        return out, time.perf_counter() - t0
+
+    for i, b in enumerate(batches):
+        data = model.data_preprocessor(b, True)
+        inputs, samples = data['inputs'], data['data_samples']
+        # total: the real training step
+        (_, dt_total) = timed(lambda: _full_step(model, opt, inputs, samples))
+        # parts, on the same batch: LLM forward+backward with the LM loss only ...
+        enc = [model.encode_sample(s, int(n), False) for s, n in zip(samples, inputs['num_tiles'])]
+        ids = model._pad([e[0] for e in enc], model.tokenizer.pad_token_id, left=False)
+
+        def llm_part():
+            emb = model.mllm.embed_tokens(ids)
+            h, logits, _ = model.mllm.forward_llm(emb)
+            logits.float().mean().backward()
+            return h.detach()
+
+        def superlink_part():
+            with torch.no_grad():
+                emb = model.superlink.insert(model.mllm.embed_tokens(ids), ids)
+                return model.superlink.gather(emb, ids)
+
+        hidden, dt_llm = timed(llm_part)
+        _, dt_sl = timed(superlink_part)
+        conds = model.superlink.gather(hidden, ids)
+
+        def dec_part():
+            total = 0
+            for fam, dec in model.decoders.items():
+                if fam in conds:
+                    si, sc, ss = model._subset(inputs, conds[fam], samples)
+                    losses = dec.loss(si, sc, ss)
+                    total = total + sum(v for k, v in losses.items() if 'loss' in k)
+            if torch.is_tensor(total):
+                total.backward()
+
+        _, dt_dec = timed(dec_part)
+        opt.zero_grad()
+        if i >= 2:  # warm-up
+            for k, v in zip(t, (dt_llm, dt_sl, dt_dec, dt_total)):
+                t[k] += v / args.iters
+    print(f'train step ({args.config}, batch {cfg.train_dataloader.batch_size}, {args.iters} iters, '
+          f'{torch.get_num_threads()} threads):')
+    for k, v in t.items():
+        print(f'  {k:10s} {v * 1000:8.1f} ms' + (f'  ({v / t["total"] * 100:4.1f} %)' if k != 'total' else ''))
+
+
+def _full_step(model, opt, inputs, samples):
+    losses = model(inputs, samples, mode='loss')
+    sum(v for k, v in losses.items() if 'loss' in k).backward()
+    opt.step()
+    opt.zero_grad()
+
+
+def bench_latency(args):
+    import torch
+
+    from visionllm.datasets import prompts
+    from visionllm.datasets.synthetic import all_categories
+    cfg, model = _model(args.config, args.weights)
+    model.eval()
+    names = all_categories()[:args.num_classes]
+    images = _batches(cfg, 1, 'test_dataloader', batch_size=8)[0]
+
+    def run(free: bool, bs: int):
+        n = len(images['data_samples'])
+        t0 = time.perf_counter()
+        for s in range(0, n, bs):
+            batch = dict(inputs={k: v[s:s + bs] for k, v in images['inputs'].items()},
+                         data_samples=[d.clone() for d in images['data_samples'][s:s + bs]])
+            for d in batch['data_samples']:
+                conv = prompts.det_conversation(names)
+                d.set_metainfo(dict(messages=conv[:1] if free else conv, class_names=names, task='det'))
+            with torch.no_grad():
+                model.test_step(batch)
+        return (time.perf_counter() - t0) / n
+
+    run(False, 8)  # warm-up
+    p1, p8, f1, f8 = run(False, 1), run(False, 8), run(True, 1), run(True, 8)
+    print(f'detection latency per image ({len(names)} classes, {torch.get_num_threads()} threads):')
+    print(f'  prompted  batch 1 {p1 * 1000:7.1f} ms   batch 8 {p8 * 1000:7.1f} ms   throughput x{p1 / p8:.2f}')
+    print(f'  free      batch 1 {f1 * 1000:7.1f} ms   batch 8 {f8 * 1000:7.1f} ms   throughput x{f1 / f8:.2f}')
+    print(f'  free / prompted latency (batch 1): x{f1 / p1:.2f}')
+
+
+def bench_compare(args):
+    from mmengine.runner import Runner
+
+    from visionllm.apis.runner_utils import build_runner_cfg
+    res = []
+    for config, ckpt, tag in ((args.config_a, args.ckpt_a, 'a'), (args.config_b, args.ckpt_b, 'b')):
+        cfg = build_runner_cfg(config, {}, work_dir=f'work_dirs/benchmark_compare/{tag}', load_from=ckpt)
+        res.append(Runner.from_cfg(cfg).test())
+    keys = [k for k in res[0] if k in res[1] and 'mAP' in k and k.startswith('det/')]
+    print(f'{"metric":28s} {"A":>7s} {"B":>7s} {"A/B":>6s}')
+    for k in sorted(keys):
+        a, b = res[0][k], res[1][k]
+        print(f'{k:28s} {a:7.3f} {b:7.3f} {a / b if b > 0 else float("nan"):6.3f}')
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest='cmd', required=True)
+    s = sub.add_parser('step')
+    s.add_argument('config')
+    s.add_argument('--iters', type=int, default=5)
+    s = sub.add_parser('latency')
+    s.add_argument('config')
+    s.add_argument('--weights')
+    s.add_argument('--num-classes', type=int, default=30)
+    s = sub.add_parser('compare')
+    for a in ('config_a', 'ckpt_a', 'config_b', 'ckpt_b'):
+        s.add_argument(a)
+    args = p.parse_args()
+    dict(step=bench_step, latency=bench_latency, compare=bench_compare)[args.cmd](args)
+
+
+if __name__ == '__main__':
+    main()
