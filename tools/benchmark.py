@@ -44,57 +44,48 @@ def bench_step(args):
     cfg, model = _model(args.config)
     model.train()
     opt = torch.optim.AdamW(model.parameters(), 1e-4)
-    batches = _batches(cfg, args.iters + 2)
-    t = dict(mllm=0.0, superlink=0.0, decoders=0.0, total=0.0)
-
-    def timed(fn):
-        t0 = time.perf_counter()
-        out = fn()
-        return out, time.perf_counter() - t0
-
-    for i, b in enumerate(batches):
+    parts = dict(mllm=0.0, superlink=0.0, decoders=0.0, total=0.0)
+    for i, b in enumerate(_batches(cfg, args.iters + 2)):
         data = model.data_preprocessor(b, True)
-        inputs, samples = data['inputs'], data['data_samples']
-        # total: the real training step
-        (_, dt_total) = timed(lambda: _full_step(model, opt, inputs, samples))
-        # parts, on the same batch: LLM forward+backward with the LM loss only ...
-        enc = [model.encode_sample(s, int(n), False) for s, n in zip(samples, inputs['num_tiles'])]
-        ids = model._pad([e[0] for e in enc], model.tokenizer.pad_token_id, left=False)
-
-        def llm_part():
-            emb = model.mllm.embed_tokens(ids)
-            h, logits, _ = model.mllm.forward_llm(emb)
-            logits.float().mean().backward()
-            return h.detach()
-
-        def superlink_part():
-            with torch.no_grad():
-                emb = model.superlink.insert(model.mllm.embed_tokens(ids), ids)
-                return model.superlink.gather(emb, ids)
-
-        hidden, dt_llm = timed(llm_part)
-        _, dt_sl = timed(superlink_part)
-        conds = model.superlink.gather(hidden, ids)
-
-        def dec_part():
-            total = 0
-            for fam, dec in model.decoders.items():
-                if fam in conds:
-                    si, sc, ss = model._subset(inputs, conds[fam], samples)
-                    losses = dec.loss(si, sc, ss)
-                    total = total + sum(v for k, v in losses.items() if 'loss' in k)
-            if torch.is_tensor(total):
-                total.backward()
-
-        _, dt_dec = timed(dec_part)
-        opt.zero_grad()
+        times = _step_parts(model, opt, data['inputs'], data['data_samples'])
         if i >= 2:  # warm-up
-            for k, v in zip(t, (dt_llm, dt_sl, dt_dec, dt_total)):
-                t[k] += v / args.iters
+            for k in parts:
+                parts[k] += times[k] / args.iters
     print(f'train step ({args.config}, batch {cfg.train_dataloader.batch_size}, {args.iters} iters, '
           f'{torch.get_num_threads()} threads):')
-    for k, v in t.items():
-        print(f'  {k:10s} {v * 1000:8.1f} ms' + (f'  ({v / t["total"] * 100:4.1f} %)' if k != 'total' else ''))
+    for k, v in parts.items():
+        share = f'  ({v / parts["total"] * 100:4.1f} %)' if k != 'total' else ''
+        print(f'  {k:10s} {v * 1000:8.1f} ms{share}')
+
+
+def _step_parts(model, opt, inputs, samples) -> dict:
+    """Seconds of: the full training step; and on the same batch the MLLM forward+backward (LM side),
+    the super-link insert+gather, the decoders' forward+backward on detached conditions."""
+    import torch
+    out = {}
+    t0 = time.perf_counter()
+    _full_step(model, opt, inputs, samples)
+    out['total'] = time.perf_counter() - t0
+    enc = [model.encode_sample(s, int(n), False) for s, n in zip(samples, inputs['num_tiles'])]
+    ids = model._pad([e[0] for e in enc], model.tokenizer.pad_token_id, left=False)
+    mask = model.superlink.attention_mask(ids, model._pad([[1] * len(e[0]) for e in enc], 0, left=False))
+    t0 = time.perf_counter()
+    hidden, logits, _ = model.mllm.forward_llm(model.embed(ids, inputs['pixel_values']), mask)
+    logits.float().mean().backward()
+    out['mllm'] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    with torch.no_grad():
+        model.superlink.gather(model.superlink.insert(model.mllm.embed_tokens(ids), ids), ids)
+    out['superlink'] = time.perf_counter() - t0
+    conds = model.superlink.gather(hidden.detach(), ids)
+    t0 = time.perf_counter()
+    for fam, dec in model.decoders.items():
+        if fam in conds:
+            losses = dec.loss(*model._subset(inputs, conds[fam], samples))
+            sum(v for k, v in losses.items() if 'loss' in k).backward()
+    out['decoders'] = time.perf_counter() - t0
+    opt.zero_grad()
+    return out
 
 
 def _full_step(model, opt, inputs, samples):

@@ -6,8 +6,8 @@ import os.path as osp
 import numpy as np
 
 from visionllm.datasets.synthetic import HELD_OUT, generate_dataset
-from visionllm.datasets.synthetic.text import caption, parse_caption
 from visionllm.datasets.synthetic.scene import render_scene
+from visionllm.datasets.synthetic.text import caption, parse_caption
 from visionllm.datasets.synthetic.vocabulary import all_categories
 
 

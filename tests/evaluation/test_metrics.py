@@ -28,8 +28,10 @@ def test_routing_metric():
         [('red circle', '[DET]'), ('blue star', '[DET]')]
     m = RoutingAccuracy()
     gt = [('red circle', '[DET]'), ('blue star', '[DET]')]
-    m.process({}, [dict(answer_mode='free', gt_groups=gt, pred_text='Here are the results: red circle[DET], blue star[DET].'),
-                   dict(answer_mode='free', gt_groups=gt, pred_text='Here are the results: red circle[DET], blue[SEG].')])
+    good = 'Here are the results: red circle[DET], blue star[DET].'
+    bad = 'Here are the results: red circle[DET], blue[SEG].'
+    m.process({}, [dict(answer_mode='free', gt_groups=gt, pred_text=good),
+                   dict(answer_mode='free', gt_groups=gt, pred_text=bad)])
     r = m.compute_metrics(m.results)
     assert r['sample_accuracy'] == 0.5 and r['token_accuracy'] == 0.5 and r['precision'] == 0.75
 

@@ -6,4 +6,5 @@ from .mixture import MixtureDataset
 from .referring_dataset import ReferringDataset
 from .skipping import SkipBadSamplesMixin, visionllm_collate
 
-__all__ = ['CocoOVDDataset', 'ConversationDataset', 'MixtureDataset', 'ReferringDataset', 'SkipBadSamplesMixin', 'visionllm_collate']
+__all__ = ['CocoOVDDataset', 'ConversationDataset', 'MixtureDataset', 'ReferringDataset', 'SkipBadSamplesMixin',
+           'visionllm_collate']

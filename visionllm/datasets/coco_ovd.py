@@ -6,6 +6,7 @@ from mmdet.datasets import CocoDataset
 
 from visionllm.registry import DATASETS
 from visionllm.utils.errors import DataFormatError
+
 from .skipping import SkipBadSamplesMixin
 
 

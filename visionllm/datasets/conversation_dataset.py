@@ -7,6 +7,7 @@ from mmengine.dataset import BaseDataset
 
 from visionllm.registry import DATASETS
 from visionllm.utils.errors import DataFormatError
+
 from .skipping import SkipBadSamplesMixin
 
 ROLES = {'human': 'user', 'user': 'user', 'gpt': 'assistant', 'assistant': 'assistant', 'system': 'system'}

@@ -6,6 +6,7 @@ from mmengine.dataset import BaseDataset
 
 from visionllm.registry import DATASETS
 from visionllm.utils.errors import DataFormatError
+
 from .conversation_dataset import read_jsonl
 from .skipping import SkipBadSamplesMixin
 

@@ -55,10 +55,11 @@ class CaptionObjectF1(BaseMetric):
     def process(self, data_batch, data_samples: Sequence) -> None:
         for s in data_samples:
             if _get(s, 'task') == 'caption' and _get(s, 'gt_answer') is not None:
-                pred, gt = parse_caption(_get(s, 'pred_text', '')), parse_caption(_get(s, 'gt_answer'))
+                text, ref = _get(s, 'pred_text', ''), _get(s, 'gt_answer')
+                pred, gt = parse_caption(text), parse_caption(ref)
                 tp = sum((pred & gt).values())
-                self.results.append((tp, sum(pred.values()), sum(gt.values()),
-                                     normalize_answer(_get(s, 'pred_text', '')) == normalize_answer(_get(s, 'gt_answer'))))
+                exact = normalize_answer(text) == normalize_answer(ref)
+                self.results.append((tp, sum(pred.values()), sum(gt.values()), exact))
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
         if not results:

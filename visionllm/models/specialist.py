@@ -54,7 +54,8 @@ class ClosedSetSpecialist(BaseModel):
         if mode == 'loss':
             if not samples:
                 return dict(loss=self.table.weight.sum() * 0.0)
-            return {f'{self.task}.{k}': v for k, v in self.decoder.loss(dec_in, self._conditions(samples), samples).items()}
+            losses = self.decoder.loss(dec_in, self._conditions(samples), samples)
+            return {f'{self.task}.{k}': v for k, v in losses.items()}
         if mode == 'predict':
             if samples:
                 with torch.no_grad():

@@ -9,6 +9,7 @@ from torch import Tensor
 from visionllm.registry import MODELS
 from visionllm.structures import TaskConditions, VisionLLMDataSample
 from visionllm.utils.errors import ConfigError, PromptError
+
 from .mllm.chat_template import IGNORE_INDEX, ChatTemplate
 from .superlink.generation import generate_with_queries
 

@@ -1,9 +1,9 @@
 import pytest
 import torch
 
+from tests.conftest import tiny_model_cfg
 from visionllm.models.superlink import SuperLink, generate_with_queries
 from visionllm.registry import MODELS
-from tests.conftest import tiny_model_cfg
 
 
 @pytest.fixture(scope='module')

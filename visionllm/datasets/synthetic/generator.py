@@ -27,8 +27,7 @@ from pycocotools import mask as mask_utils
 
 from . import text
 from .scene import SceneObject, background, draw_objects, layout_objects, render_scene
-from .vocabulary import (HELD_OUT, KEYPOINT_SIGMAS, KEYPOINTS, SKELETON, all_categories,
-                         seen_categories)
+from .vocabulary import HELD_OUT, KEYPOINT_SIGMAS, KEYPOINTS, SKELETON, all_categories, seen_categories
 
 SPLIT_CODES = {'train': 0, 'val': 1, 'test': 2}
 FORMAT_VERSION = 1

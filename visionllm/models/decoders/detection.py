@@ -22,6 +22,7 @@ from torch import Tensor, nn
 
 from visionllm.registry import MODELS
 from visionllm.structures import TaskConditions, VisionLLMDataSample
+
 from .base import BaseTaskDecoder
 
 

@@ -14,8 +14,10 @@ from mmdet.models.detectors import GroundingDINO
 from mmdet.models.detectors.dino import DINO
 from mmdet.models.layers import MLP, SinePositionalEncoding
 from mmdet.models.layers.transformer.dino_layers import CdnQueryGenerator
-from mmdet.models.layers.transformer.grounding_dino_layers import (GroundingDinoTransformerDecoder,
-                                                                   GroundingDinoTransformerEncoder)
+from mmdet.models.layers.transformer.grounding_dino_layers import (
+    GroundingDinoTransformerDecoder,
+    GroundingDinoTransformerEncoder,
+)
 from torch import Tensor, nn
 
 from visionllm.registry import MODELS

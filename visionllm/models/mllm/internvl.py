@@ -13,6 +13,7 @@ from torch import Tensor
 
 from visionllm.registry import MODELS
 from visionllm.utils.errors import ConfigError
+
 from .tokenizer import build_tokenizer
 
 

@@ -20,7 +20,8 @@ IMAGE_TOKENS = ['<img>', '</img>', '<IMG_CONTEXT>']
 def synthetic_corpus() -> Iterator[str]:
     """Sentences of every template of the embedded data (held-out names excluded)."""
     from visionllm.datasets import prompts
-    from visionllm.datasets.synthetic import text, vocabulary as V
+    from visionllm.datasets.synthetic import text
+    from visionllm.datasets.synthetic import vocabulary as V
     names = V.seen_categories()
     yield from [prompts.CAPTION_PROMPT, prompts.NO_OBJECT_ANSWER, 'You are a helpful assistant.',
                 'system user assistant']

@@ -171,7 +171,7 @@ class SuperLink(BaseModule):
         mask = torch.ones(L, L, dtype=torch.bool, device=dev).tril()[None] & padding_mask.bool()[:, None, :]
         mask |= torch.eye(L, dtype=torch.bool, device=dev)[None]
         if self.slot_attention == 'group':
-            for f, (b, pos, route_pos) in self._slots(input_ids).items():
+            for b, pos, route_pos in self._slots(input_ids).values():
                 q = pos.shape[1]
                 for bi, p in zip(b.tolist(), route_pos):
                     start = self.name_start(input_ids[bi].tolist(), p)
