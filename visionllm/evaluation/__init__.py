@@ -1,8 +1,10 @@
 """Metrics (wrapping mmdet/mmseg/mmpose metrics where they exist)."""
 from .detection_metric import OVCocoMetric
 from .grounding_metric import GroundingAccuracy
+from .keypoint_metric import OVCocoKeypointMetric
 from .routing_metric import RoutingAccuracy, parse_routes
+from .semseg_metric import OVIoUMetric
 from .text_metrics import CaptionObjectF1, VQAAccuracy, normalize_answer
 
-__all__ = ['CaptionObjectF1', 'VQAAccuracy', 'normalize_answer', 'OVCocoMetric', 'GroundingAccuracy', 'RoutingAccuracy',
+__all__ = ['CaptionObjectF1', 'VQAAccuracy', 'normalize_answer', 'OVCocoMetric', 'GroundingAccuracy', 'OVIoUMetric', 'OVCocoKeypointMetric', 'RoutingAccuracy',
            'parse_routes']

@@ -22,12 +22,14 @@ class OVCocoMetric(CocoMetric):
 
     Args:
         answer_mode: evaluate samples of this answer mode (``prompted`` or ``free``).
+        tasks: evaluate samples of these tasks (``det``; ``pose`` for the box AP of pose instances).
     """
     default_prefix = 'det'
 
     def __init__(self, ann_file: str, held_out: Sequence[str] = (), held_out_file: Optional[str] = None,
-                 answer_mode: str = 'prompted', **kwargs):
+                 answer_mode: str = 'prompted', tasks: Sequence[str] = ('det', ), **kwargs):
         super().__init__(ann_file=ann_file, **kwargs)
+        self.tasks = tuple(tasks)
         if held_out_file:
             with open(held_out_file) as f:
                 held_out = list(held_out) + list(json.load(f).get('held_out', []))
@@ -48,7 +50,7 @@ class OVCocoMetric(CocoMetric):
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         keep = []
         for s in data_samples:
-            if s.get('task') != 'det' or s.get('answer_mode', 'prompted') != self.answer_mode:
+            if s.get('task') not in self.tasks or s.get('answer_mode', 'prompted') != self.answer_mode:
                 continue
             if 'pred_instances' not in s:  # free mode and the LLM emitted no routing token: no detections
                 h, w = s['ori_shape']

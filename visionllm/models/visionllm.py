@@ -184,13 +184,14 @@ class VisionLLM(BaseModel):
                 data_samples[i].pred_text = self._clean_text(out.token_ids[k])
             for f, c in out.conditions.items():
                 all_conds.setdefault(f, []).append(c.remap_samples(torch.tensor(free, device=self.device)))
-        for family, parts in all_conds.items():
-            if family not in self.decoders:
+        for family, decoder in self.decoders.items():  # config order: e.g. pose reads detection's boxes
+            parts = all_conds.get(family)
+            if not parts:
                 continue
             conds = TaskConditions(torch.cat([p.embeddings for p in parts]), torch.cat([p.batch_idx for p in parts]),
                                    sum([p.names for p in parts], []), sum([p.tokens for p in parts], []))
             sub_inputs, sub_conds, sub_samples = self._subset(inputs, conds, data_samples)
-            self.decoders[family].predict(sub_inputs, sub_conds, sub_samples)
+            decoder.predict(sub_inputs, sub_conds, sub_samples)
         return data_samples
 
     def _clean_text(self, ids: List[int]) -> str:

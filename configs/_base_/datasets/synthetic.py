@@ -77,6 +77,59 @@ grd_val = dict(type='ReferringDataset', data_root=data_root, ann_file='conversat
                pipeline=grd_test_pipeline, test_mode=True)
 grd_evaluators = [dict(type='GroundingAccuracy')]
 
+# ---- semantic segmentation (PNG label maps; 0 = background, k = category k) -------------------------
+seg_train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='mmseg.LoadAnnotations'),
+    dict(type='mmdet.RandomFlip', prob=0.5),
+    dict(type='mmdet.Resize', scale=(image_size, image_size), keep_ratio=True),
+    dict(type='BuildSegmentationConversation', max_classes=31, p_all=0.5, num_negatives=(1, 8)),
+    pack,
+]
+seg_test_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='mmdet.Resize', scale=(image_size, image_size), keep_ratio=True),
+    dict(type='mmseg.LoadAnnotations'),
+    dict(type='BuildSegmentationConversation', test_mode=True, max_classes=31),
+    pack,
+]
+seg_classes_file = data_root + 'annotations/semseg_classes.json'
+seg_train = dict(type='SemSegDataset', data_root=data_root, classes_file=seg_classes_file,
+                 data_prefix=dict(img_path='images/train', seg_map_path='semseg/train'), pipeline=seg_train_pipeline)
+seg_val = dict(type='SemSegDataset', data_root=data_root, classes_file=seg_classes_file,
+               data_prefix=dict(img_path='images/val', seg_map_path='semseg/val'), pipeline=seg_test_pipeline,
+               test_mode=True)
+seg_evaluators = [dict(type='OVIoUMetric', classes_file=seg_classes_file, held_out_file=data_root + 'meta.json',
+                       iou_metrics=['mIoU'])]
+
+# ---- pose (COCO keypoints JSON: one category 'shape', 5 named points) --------------------------------
+pose_train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='LoadPoseAnnotations'),
+    dict(type='mmdet.Resize', scale=(image_size, image_size), keep_ratio=True),
+    dict(type='RescaleKeypoints'),
+    dict(type='BuildPoseConversation'),
+    pack,
+]
+pose_test_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='LoadPoseAnnotations'),
+    dict(type='mmdet.Resize', scale=(image_size, image_size), keep_ratio=True),
+    dict(type='RescaleKeypoints'),
+    dict(type='BuildPoseConversation', test_mode=True),
+    pack,
+]
+pose_train = dict(type='CocoKeypointDataset', data_root=data_root, ann_file='annotations/keypoints_train.json',
+                  pipeline=pose_train_pipeline)
+pose_val = dict(type='CocoKeypointDataset', data_root=data_root, ann_file='annotations/keypoints_val.json',
+                pipeline=pose_test_pipeline, test_mode=True)
+pose_evaluators = [
+    dict(type='OVCocoKeypointMetric', ann_file=data_root + 'annotations/keypoints_val.json',
+         sigmas_file=data_root + 'meta.json'),
+    dict(type='OVCocoMetric', ann_file=data_root + 'annotations/keypoints_val.json', metric=['bbox'], tasks=['pose'],
+         prefix='pose_det'),
+]
+
 det_text_evaluators = det_evaluators + grd_evaluators + text_evaluators
 
 # image -> model inputs, for VisionLLMInferencer / tools/infer.py

@@ -144,11 +144,12 @@ def _write_split(split: str, records: List[Dict], out_dir: str) -> None:
                              for a in anns])
     with open(osp.join(out_dir, f'annotations/instances_{split}.json'), 'w') as f:
         json.dump(inst, f)
-    kp_cats = [dict(c, keypoints=KEYPOINTS,
-                    skeleton=[[KEYPOINTS.index(a) + 1, KEYPOINTS.index(b) + 1] for a, b in SKELETON])
-               for c in categories]
+    # keypoints: one category ('shape', as 'person' in COCO) with named points and a skeleton
+    kp_cats = [dict(id=1, name='shape', supercategory='shape', keypoints=KEYPOINTS,
+                    skeleton=[[KEYPOINTS.index(a) + 1, KEYPOINTS.index(b) + 1] for a, b in SKELETON])]
+    kp_anns = [dict(a, category_id=1, object_name=cats[a['category_id'] - 1]) for a in anns]
     with open(osp.join(out_dir, f'annotations/keypoints_{split}.json'), 'w') as f:
-        json.dump(dict(inst, categories=kp_cats, annotations=anns), f)
+        json.dump(dict(inst, categories=kp_cats, annotations=kp_anns), f)
     _write_jsonl(osp.join(out_dir, f'conversations/caption_{split}.jsonl'), cap_rows)
     _write_jsonl(osp.join(out_dir, f'conversations/vqa_{split}.jsonl'), vqa_rows)
     _write_jsonl(osp.join(out_dir, f'conversations/referring_{split}.jsonl'), ref_rows)

@@ -91,3 +91,92 @@ class BuildGroundingConversation(BaseTransform):
         results.update(class_names=[expr], task='grounding', answer_mode=self.answer_mode,
                        gt_groups=[(expr, '[GRD]')], messages=conv[:1] if self.answer_mode == 'free' else conv)
         return results
+
+
+@TRANSFORMS.register_module()
+class BuildSegmentationConversation(BaseTransform):
+    """Class list + conversation of a semantic-segmentation prompt; remaps ``gt_seg_map`` to indices of
+    the prompted classes. Pixels of classes not prompted, and values outside the class list, become
+    ``ignore_index`` (the latter are counted in ``invalid_label_pixels``). Sampling as in
+    :class:`BuildDetectionConversation`."""
+
+    def __init__(self, test_mode: bool = False, max_classes: int = 32, p_all: float = 0.3,
+                 num_negatives: Sequence[int] = (1, 8), ignore_index: int = 255, answer_mode: str = 'prompted'):
+        self._choose_det = BuildDetectionConversation(test_mode, max_classes, p_all, num_negatives)
+        self.ignore_index, self.answer_mode = ignore_index, answer_mode
+
+    def transform(self, results: dict) -> dict:
+        names = list(results['dataset_classes'])
+        seg = np.asarray(results['gt_seg_map'])
+        present = [int(v) for v in np.unique(seg) if v != self.ignore_index and v < len(names)]
+        chosen = self._choose_det._choose(names, [names[v] for v in present])
+        lut = np.full(256, self.ignore_index, np.uint8)
+        for i, n in enumerate(chosen):
+            lut[names.index(n)] = i
+        results['invalid_label_pixels'] = int(((seg >= len(names)) & (seg != self.ignore_index)).sum())
+        results['gt_seg_map'] = lut[seg.astype(np.int64).clip(0, 255)]
+        conv = [dict(role='user', content='<image>\n' + prompts.SEG_PROMPT.format(classes=prompts.join_names(chosen))),
+                dict(role='assistant', content=prompts.grouped_answer(chosen, '[SEG]'))]
+        results.update(class_names=chosen, task='semseg', answer_mode=self.answer_mode,
+                       gt_groups=[(n, '[SEG]') for n in chosen],
+                       messages=conv[:1] if self.answer_mode == 'free' else conv)
+        return results
+
+
+@TRANSFORMS.register_module()
+class LoadPoseAnnotations(BaseTransform):
+    """``instances`` -> ``gt_bboxes`` (HorizontalBoxes), ``gt_bboxes_labels``, ``gt_ignore_flags``,
+    ``gt_keypoints`` [N, K, 2], ``gt_keypoints_visible`` [N, K], aligned."""
+
+    def transform(self, results: dict) -> dict:
+        from mmdet.structures.bbox import HorizontalBoxes
+        inst = results.get('instances', [])
+        K = len(results['keypoint_names'])
+        results['gt_bboxes'] = HorizontalBoxes(np.array([i['bbox'] for i in inst], np.float32).reshape(-1, 4))
+        results['gt_bboxes_labels'] = np.array([i['bbox_label'] for i in inst], np.int64)
+        results['gt_ignore_flags'] = np.array([i['ignore_flag'] for i in inst], bool)
+        results['gt_keypoints'] = np.array([i['keypoints'] for i in inst], np.float32).reshape(-1, K, 2)
+        results['gt_keypoints_visible'] = np.array([i['keypoints_visible'] for i in inst], np.float32).reshape(-1, K)
+        return results
+
+
+@TRANSFORMS.register_module()
+class RescaleKeypoints(BaseTransform):
+    """Scale ``gt_keypoints`` by ``scale_factor`` (put after mmdet's Resize, which scales boxes only)."""
+
+    def transform(self, results: dict) -> dict:
+        if 'gt_keypoints' in results and 'scale_factor' in results:
+            results['gt_keypoints'] = results['gt_keypoints'] * np.asarray(results['scale_factor'], np.float32)
+        return results
+
+
+@TRANSFORMS.register_module()
+class BuildPoseConversation(BaseTransform):
+    """``<object>[DET], <kpt 1>[POSE], <kpt 2>[POSE] ...``: the object name (the dataset's category) is a
+    detection group, each keypoint name a pose group. Training picks a random subset (at least
+    ``min_keypoints``) in random order and reorders ``gt_keypoints`` to it; test uses all, in file order.
+    Instances whose keypoints are all invisible are dropped (crowd regions too)."""
+
+    def __init__(self, test_mode: bool = False, min_keypoints: int = 2, answer_mode: str = 'prompted'):
+        self.test_mode, self.min_keypoints, self.answer_mode = test_mode, min_keypoints, answer_mode
+
+    def transform(self, results: dict) -> dict:
+        names = list(results['keypoint_names'])
+        if self.test_mode:
+            order = list(range(len(names)))
+        else:
+            k = np.random.randint(min(self.min_keypoints, len(names)), len(names) + 1)
+            order = list(np.random.permutation(len(names))[:k])
+        keep = ~np.asarray(results['gt_ignore_flags'], bool) & (results['gt_keypoints_visible'].sum(1) > 0)
+        _keep(results, keep)
+        results['gt_keypoints'] = results['gt_keypoints'][:, order]
+        results['gt_keypoints_visible'] = results['gt_keypoints_visible'][:, order]
+        obj = results['dataset_classes'][0]
+        kpts = [names[i] for i in order]
+        answer = prompts.DET_ANSWER_LEAD + f'{obj}[DET], ' + ', '.join(f'{n}[POSE]' for n in kpts) + '.'
+        conv = [dict(role='user', content='<image>\n' + prompts.POSE_PROMPT.format(
+            keypoints=prompts.join_names(kpts), classes=obj)), dict(role='assistant', content=answer)]
+        results.update(class_names=[obj], keypoint_names=kpts, task='pose', answer_mode=self.answer_mode,
+                       gt_groups=[(obj, '[DET]')] + [(n, '[POSE]') for n in kpts],
+                       messages=conv[:1] if self.answer_mode == 'free' else conv)
+        return results

@@ -2,5 +2,7 @@
 from .base import BaseTaskDecoder
 from .detection import OVDetectionDecoder
 from .detection_transformer import ConditionedGroundingDINO
+from .pose import OVPoseDecoder
+from .semantic_seg import OVSemSegDecoder
 
-__all__ = ['BaseTaskDecoder', 'OVDetectionDecoder', 'ConditionedGroundingDINO']
+__all__ = ['BaseTaskDecoder', 'OVDetectionDecoder', 'ConditionedGroundingDINO', 'OVSemSegDecoder', 'OVPoseDecoder']

@@ -26,6 +26,23 @@ from visionllm.structures import TaskConditions, VisionLLMDataSample
 from .base import BaseTaskDecoder
 
 
+def group_by_sample(emb: Tensor, conditions: TaskConditions, num_samples: int):
+    """Per-group rows [G, ...] -> (padded [B, G_max, ...], valid mask [B, G_max], names per sample),
+    keeping each sample's groups in their order of appearance."""
+    order = torch.sort(conditions.batch_idx, stable=True).indices
+    per_sample: List[List[int]] = [[] for _ in range(num_samples)]
+    for g in order.tolist():
+        per_sample[int(conditions.batch_idx[g])].append(g)
+    width = max(1, max(len(p) for p in per_sample))
+    out = emb.new_zeros(num_samples, width, *emb.shape[1:])
+    mask = torch.zeros(num_samples, width, dtype=torch.bool, device=emb.device)
+    for b, groups in enumerate(per_sample):
+        if groups:
+            out[b, :len(groups)] = emb[groups]
+            mask[b, :len(groups)] = True
+    return out, mask, [[conditions.names[g] for g in groups] for groups in per_sample]
+
+
 @MODELS.register_module()
 class OVDetectionDecoder(BaseTaskDecoder):
     """Detect (and segment) any prompted classes from their super-link conditions.
@@ -73,22 +90,13 @@ class OVDetectionDecoder(BaseTaskDecoder):
 
     # ---- conditions -> "text" features --------------------------------------------------------------
     def class_features(self, conditions: TaskConditions, num_samples: int):
-        """Returns (text_dict for the transformer, flat class table [G, d], per-sample group index lists)."""
+        """Returns (text_dict for the transformer, class table [G, d] in per-sample order, names per sample)."""
         emb = self.condition_proj(conditions.embeddings).mean(1)  # [G, d]
-        order = torch.sort(conditions.batch_idx, stable=True).indices
-        per_sample: List[List[int]] = [[] for _ in range(num_samples)]
-        for g in order.tolist():
-            per_sample[int(conditions.batch_idx[g])].append(g)
-        width = max(1, max(len(p) for p in per_sample))
-        embedded = emb.new_zeros(num_samples, width, emb.shape[-1])
-        mask = torch.zeros(num_samples, width, dtype=torch.bool, device=emb.device)
-        for b, groups in enumerate(per_sample):
-            if groups:
-                embedded[b, :len(groups)] = emb[groups]
-                mask[b, :len(groups)] = True
+        embedded, mask, names = group_by_sample(emb, conditions, num_samples)
+        width = embedded.shape[1]
         eye = torch.eye(width, dtype=torch.bool, device=emb.device)
         text = dict(embedded=embedded, text_token_mask=mask, masks=eye[None].repeat(num_samples, 1, 1))
-        return text, emb, per_sample
+        return text, embedded[mask], names
 
     def _backbone(self, images: Tensor) -> Tuple[Tuple[Tensor], Tensor]:
         feats = self.detector.backbone(images)
@@ -105,11 +113,11 @@ class OVDetectionDecoder(BaseTaskDecoder):
     def loss(self, decoder_inputs: Dict[str, Tensor], conditions: TaskConditions,
              data_samples: List[VisionLLMDataSample]) -> Dict[str, Tensor]:
         B = len(data_samples)
-        text, table, per_sample = self.class_features(conditions, B)
+        text, table, names = self.class_features(conditions, B)
         det_samples = []
         offset = 0
         for b, s in enumerate(data_samples):
-            n_cls = len(per_sample[b])
+            n_cls = len(names[b])
             if s.get('class_names') is not None and len(s.class_names) != n_cls:
                 raise ValueError(f'{s.get("img_path", b)}: {len(s.class_names)} class names but {n_cls} routing '
                                  'groups in the answer')
@@ -202,7 +210,7 @@ class OVDetectionDecoder(BaseTaskDecoder):
                                              head_in['hidden_states'][-1][b], mask_feats, b, s)
                     inst.labels += chunk * self.max_classes
                     results[b].append(inst)
-        names = [[conditions.names[g] for g in grp] for grp in self.class_features(conditions, B)[2]]
+        names = group_by_sample(conditions.embeddings[:, 0], conditions, B)[2]
         for b, s in enumerate(data_samples):
             inst = InstanceData.cat(results[b]) if results[b] else self._empty(s)
             keep = inst.scores.argsort(descending=True)[:self.test_cfg['max_per_img']]

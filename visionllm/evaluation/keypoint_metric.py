@@ -1,0 +1,70 @@
+"""Keypoint AP (OKS) with mmpose's COCO metric, for keypoints named by the prompt."""
+import json
+from typing import Dict, Optional, Sequence
+
+import numpy as np
+from mmpose.evaluation.metrics import CocoMetric as PoseCocoMetric
+
+from visionllm.registry import METRICS
+
+
+@METRICS.register_module()
+class OVCocoKeypointMetric(PoseCocoMetric):
+    """mmpose's CocoMetric for predictions whose keypoints follow each sample's prompted names.
+
+    Predicted keypoints are reordered by name to the annotation file's keypoint list (names the prompt
+    did not ask for get score 0); sigmas come from ``sigmas`` or a JSON file with ``keypoint_sigmas``
+    (the synthetic ``meta.json``), default 0.05 each. Evaluates samples of task ``pose``.
+    """
+    default_prefix = 'pose'
+
+    def __init__(self, ann_file: str, sigmas: Optional[Sequence[float]] = None, sigmas_file: Optional[str] = None,
+                 category: Optional[str] = None, **kwargs):
+        super().__init__(ann_file=ann_file, **kwargs)
+        cats = [c for c in self.coco.loadCats(self.coco.getCatIds()) if c.get('keypoints') and
+                (category is None or c['name'] == category)]
+        self.category = cats[0]
+        self.keypoint_names = list(self.category['keypoints'])
+        if sigmas_file:
+            with open(sigmas_file) as f:
+                sigmas = json.load(f).get('keypoint_sigmas', sigmas)
+        sig = np.asarray(sigmas if sigmas is not None else [0.05] * len(self.keypoint_names), np.float32)
+        self._meta = dict(dataset_name='visionllm', num_keypoints=len(self.keypoint_names), sigmas=sig,
+                          CLASSES=[self.category])
+
+    @property
+    def dataset_meta(self) -> dict:
+        return self._meta
+
+    @dataset_meta.setter
+    def dataset_meta(self, value) -> None:
+        """Keypoint names and sigmas always come from the annotation / sigma files."""
+
+    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        K = len(self.keypoint_names)
+        for s in data_samples:
+            pred = s.get('pred_instances') or {}
+            if s.get('task') != 'pose' or 'keypoints' not in pred:
+                continue
+            names = s.get('pred_keypoint_names') or s.get('keypoint_names')
+            kps = np.zeros((len(pred['keypoints']), K, 2), np.float32)
+            scores = np.zeros((len(pred['keypoints']), K), np.float32)
+            src = pred['keypoints'].cpu().numpy()
+            src_scores = pred['keypoint_scores'].cpu().numpy()
+            for j, n in enumerate(names):
+                if n in self.keypoint_names:
+                    kps[:, self.keypoint_names.index(n)] = src[:, j]
+                    scores[:, self.keypoint_names.index(n)] = src_scores[:, j]
+            boxes = pred['bboxes'].cpu().numpy()
+            box_scores = pred['scores'].cpu().numpy()
+            for n in range(len(kps)):  # one entry per instance: mmpose de-duplicates results by `id`
+                super().process(data_batch, [dict(
+                    id=int(s['img_id']) * 100000 + n, img_id=s['img_id'], category_id=self.category['id'],
+                    ori_shape=s['ori_shape'], gt_instances={},
+                    pred_instances=dict(keypoints=kps[n:n + 1], keypoint_scores=scores[n:n + 1],
+                                        bboxes=boxes[n:n + 1], bbox_scores=box_scores[n:n + 1]))])
+
+    def compute_metrics(self, results: list) -> Dict[str, float]:
+        if not results:
+            return {}
+        return super().compute_metrics(results)

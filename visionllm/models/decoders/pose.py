@@ -1,0 +1,166 @@
+"""Keypoint decoder (the ``pose`` family: [POSE]) on the instances of the detection groups.
+
+The answer names the object (a detection group) and then the keypoints to find, each a group of its
+own: ``shape[DET], top[POSE], left[POSE]``. Keypoint names are text, so the set and order of keypoints
+is chosen by the prompt. For each instance (ground-truth boxes in training, the detection decoder's
+boxes at inference — decoders run in config order, detection first) the box region of a stride-4
+feature map from the decoder's own backbone is resampled to R x R (a pure-PyTorch RoI align), and every
+keypoint's embedding (an MLP of its query states, mean over the Q queries) is dotted with the pixel
+embeddings to give its heatmap. Targets / decoding: mmpose's MSRAHeatmap codec; loss: KeypointMSELoss.
+"""
+from typing import Dict, List, Optional
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from mmdet.models.layers import MLP
+from mmengine.config import ConfigDict
+from mmengine.registry import DefaultScope
+from mmengine.structures import InstanceData
+from torch import Tensor, nn
+
+from visionllm.registry import MODELS
+from visionllm.structures import TaskConditions, VisionLLMDataSample
+from .base import BaseTaskDecoder
+from .detection import group_by_sample
+
+
+def roi_grid(boxes: Tensor, size: int, image_hw) -> Tensor:
+    """Sampling grid [N, size, size, 2] (grid_sample coordinates) covering xyxy pixel boxes [N, 4]."""
+    t = (torch.arange(size, device=boxes.device, dtype=boxes.dtype) + 0.5) / size
+    x = boxes[:, None, 0] + t[None] * (boxes[:, None, 2] - boxes[:, None, 0])
+    y = boxes[:, None, 1] + t[None] * (boxes[:, None, 3] - boxes[:, None, 1])
+    H, W = image_hw
+    gx = (2 * x / W - 1)[:, None, :].expand(-1, size, -1)
+    gy = (2 * y / H - 1)[:, :, None].expand(-1, -1, size)
+    return torch.stack([gx, gy], -1)
+
+
+@MODELS.register_module()
+class OVPoseDecoder(BaseTaskDecoder):
+    """Heatmap keypoints for prompted keypoint names.
+
+    Args:
+        backbone: mmdet backbone config with at least 2 outputs (strides 4 and 8).
+        in_channels: channels of those two outputs.
+        embed_dims: width d of the pixel embeddings.
+        roi_size: R, heatmap side per instance.
+        box_expand: boxes are enlarged by this factor around their centre before resampling.
+        codec / loss: mmpose configs (``codec`` gets ``input_size = heatmap_size = (R, R)``).
+        test_cfg: ``score_thr`` and ``max_instances`` of the detected instances used.
+    """
+
+    def __init__(self, backbone: dict, condition_dims: int, routing_tokens, num_queries: int,
+                 in_channels=(32, 64), embed_dims: int = 64, roi_size: int = 32, box_expand: float = 1.25,
+                 codec: Optional[dict] = None, loss: Optional[dict] = None, test_cfg: Optional[dict] = None,
+                 init_cfg=None):
+        super().__init__(condition_dims, routing_tokens, num_queries, init_cfg)
+        from mmpose.registry import KEYPOINT_CODECS
+        with DefaultScope.overwrite_default_scope('mmpose'):
+            self.backbone = MODELS.build(ConfigDict(backbone))
+            self.loss_fn = MODELS.build(loss or dict(type='mmpose.KeypointMSELoss', use_target_weight=True))
+            codec_cfg = dict(type='MSRAHeatmap', sigma=1.5)
+            codec_cfg.update(codec or {}, input_size=(roi_size, roi_size), heatmap_size=(roi_size, roi_size))
+            self.codec = KEYPOINT_CODECS.build(codec_cfg)
+        d = embed_dims
+        self.lateral = nn.ModuleList([nn.Conv2d(c, d, 1) for c in in_channels])
+        self.roi_head = nn.Sequential(nn.Conv2d(d, d, 3, padding=1), nn.GroupNorm(8, d), nn.ReLU(inplace=True),
+                                      nn.Conv2d(d, d, 3, padding=1), nn.GroupNorm(8, d), nn.ReLU(inplace=True),
+                                      nn.Conv2d(d, d, 1))
+        self.condition_proj = MLP(condition_dims, d, d, 2)
+        self.roi_size, self.box_expand = roi_size, box_expand
+        self.test_cfg = dict(dict(score_thr=0.3, max_instances=20), **(test_cfg or {}))
+
+    def _features(self, images: Tensor) -> Tensor:
+        c4, c8 = self.backbone(images)[:2]
+        up = F.interpolate(self.lateral[1](c8), size=c4.shape[-2:], mode='bilinear', align_corners=False)
+        return self.lateral[0](c4) + up
+
+    def _expand(self, boxes: Tensor) -> Tensor:
+        c = (boxes[:, :2] + boxes[:, 2:]) / 2
+        half = (boxes[:, 2:] - boxes[:, :2]).clamp(min=1) / 2 * self.box_expand
+        return torch.cat([c - half, c + half], 1)
+
+    def _heatmaps(self, feats: Tensor, boxes: List[Tensor], kp_emb: Tensor, image_hw) -> Tensor:
+        """Heatmaps [N, K_max, R, R] of all instances (boxes per sample, input pixel coordinates)."""
+        rois, owner = [], []
+        for b, bx in enumerate(boxes):
+            if len(bx):
+                grid = roi_grid(self._expand(bx), self.roi_size, image_hw)
+                rois.append(F.grid_sample(feats[b:b + 1].expand(len(bx), -1, -1, -1), grid, align_corners=False))
+                owner += [b] * len(bx)
+        if not rois:
+            return feats.new_zeros(0, kp_emb.shape[1], self.roi_size, self.roi_size)
+        pix = self.roi_head(torch.cat(rois))
+        return torch.einsum('nkd,ndhw->nkhw', kp_emb[torch.tensor(owner, device=feats.device)], pix)
+
+    def _keypoint_embeddings(self, conditions: TaskConditions, num_samples: int):
+        return group_by_sample(self.condition_proj(conditions.embeddings).mean(1), conditions, num_samples)
+
+    def loss(self, decoder_inputs: Dict[str, Tensor], conditions: TaskConditions,
+             data_samples: List[VisionLLMDataSample]) -> Dict[str, Tensor]:
+        images = decoder_inputs['images']
+        kp_emb, kp_mask, names = self._keypoint_embeddings(conditions, len(data_samples))
+        boxes = [s.gt_instances.bboxes.to(images.device) for s in data_samples]
+        heat = self._heatmaps(self._features(images), boxes, kp_emb, images.shape[-2:])
+        targets, weights = [], []
+        R = self.roi_size
+        for b, s in enumerate(data_samples):
+            kpts, vis = s.gt_instances.keypoints, s.gt_instances.keypoints_visible
+            if kpts.shape[1] != len(names[b]):
+                raise ValueError(f'{s.get("img_path", b)}: {kpts.shape[1]} keypoints in the annotation but '
+                                 f'{len(names[b])} [POSE] groups in the answer')
+            bx = self._expand(boxes[b]).cpu()
+            for n in range(len(kpts)):
+                scale = (bx[n, 2:] - bx[n, :2]) / R
+                local = ((kpts[n] - bx[n, :2]) / scale).numpy()[None]
+                enc = self.codec.encode(local, vis[n].numpy()[None])
+                hm = np.zeros((kp_emb.shape[1], R, R), np.float32)
+                w = np.zeros(kp_emb.shape[1], np.float32)
+                hm[:len(names[b])], w[:len(names[b])] = enc['heatmaps'], enc['keypoint_weights'][0]
+                targets.append(hm)
+                weights.append(w)
+        if not targets:
+            return dict(loss_kpt=heat.sum() * 0.0 + kp_emb.sum() * 0.0)
+        target = torch.from_numpy(np.stack(targets)).to(heat)
+        weight = torch.from_numpy(np.stack(weights)).to(heat) * kp_mask[[b for b, s in enumerate(data_samples)
+                                                                          for _ in range(len(boxes[b]))]]
+        return dict(loss_kpt=self.loss_fn(heat, target, weight))
+
+    @torch.no_grad()
+    def predict(self, decoder_inputs: Dict[str, Tensor], conditions: TaskConditions,
+                data_samples: List[VisionLLMDataSample]) -> List[VisionLLMDataSample]:
+        """Adds ``keypoints`` [N, K, 2] (original image coordinates), ``keypoint_scores`` [N, K] and
+        ``keypoint_names`` to ``pred_instances`` of the samples' detected instances (kept: score >=
+        ``score_thr``, at most ``max_instances``)."""
+        images = decoder_inputs['images']
+        kp_emb, _, names = self._keypoint_embeddings(conditions, len(data_samples))
+        kept = []
+        for s in data_samples:
+            inst = s.pred_instances if 'pred_instances' in s else InstanceData(
+                bboxes=images.new_zeros(0, 4), scores=images.new_zeros(0), labels=images.new_zeros(0).long())
+            keep = (inst.scores >= self.test_cfg['score_thr']).nonzero().flatten()[:self.test_cfg['max_instances']]
+            kept.append(inst[keep])
+        boxes = []
+        for s, inst in zip(data_samples, kept):  # predictions are in original coordinates -> input pixels
+            sf = s.metainfo.get('scale_factor', (1.0, 1.0))
+            boxes.append(inst.bboxes.to(images.device) * images.new_tensor([sf[0], sf[1], sf[0], sf[1]]))
+        heat = self._heatmaps(self._features(images), boxes, kp_emb, images.shape[-2:]).cpu().numpy()
+        i = 0
+        R = self.roi_size
+        for b, (s, inst) in enumerate(zip(data_samples, kept)):
+            K = len(names[b])
+            kps = np.zeros((len(inst), K, 2), np.float32)
+            scores = np.zeros((len(inst), K), np.float32)
+            bx = self._expand(boxes[b]).cpu().numpy()
+            sf = np.asarray(s.metainfo.get('scale_factor', (1.0, 1.0)), np.float32)
+            for n in range(len(inst)):
+                local, sc = self.codec.decode(heat[i][:K])
+                kps[n] = (bx[n, :2] + local[0] * (bx[n, 2:] - bx[n, :2]) / R) / sf
+                scores[n] = sc[0]
+                i += 1
+            inst.keypoints = torch.from_numpy(kps)
+            inst.keypoint_scores = torch.from_numpy(scores)
+            s.pred_instances = inst
+            s.set_metainfo(dict(pred_keypoint_names=names[b]))
+        return data_samples
