@@ -2,11 +2,13 @@
 from . import transforms  # noqa: F401
 from .coco_ovd import CocoOVDDataset
 from .conversation_dataset import ConversationDataset
+from .image_pair_dataset import EditDataset, TextToImageDataset
 from .keypoint_dataset import CocoKeypointDataset
 from .mixture import MixtureDataset
 from .referring_dataset import ReferringDataset
 from .semseg_dataset import SemSegDataset
 from .skipping import SkipBadSamplesMixin, visionllm_collate
 
-__all__ = ['CocoKeypointDataset', 'CocoOVDDataset', 'ConversationDataset', 'MixtureDataset', 'ReferringDataset', 'SemSegDataset', 'SkipBadSamplesMixin',
-           'visionllm_collate']
+__all__ = ['CocoOVDDataset', 'ConversationDataset', 'EditDataset',
+           'TextToImageDataset', 'CocoKeypointDataset', 'MixtureDataset', 'ReferringDataset',
+           'SemSegDataset', 'SkipBadSamplesMixin', 'visionllm_collate']

@@ -8,6 +8,7 @@ from mmengine.dataset import BaseDataset
 
 from visionllm.registry import DATASETS
 from visionllm.utils.errors import DataFormatError
+
 from .skipping import SkipBadSamplesMixin
 
 

@@ -15,6 +15,8 @@ POSE_PROMPT = 'Please find the {keypoints} of each {classes} in the image.'
 GEN_PROMPT = 'Please draw {text}.'
 EDIT_PROMPT = 'Please edit the image: {instruction}.'
 NO_OBJECT_ANSWER = 'There is nothing to report.'
+GEN_ANSWER = 'Here is the image: [GEN].'
+EDIT_ANSWER = 'Here is the edited image: [EDIT].'
 
 
 def join_names(names: Sequence[str]) -> str:

@@ -6,6 +6,7 @@ from mmseg.datasets import BaseSegDataset
 
 from visionllm.registry import DATASETS
 from visionllm.utils.errors import DataFormatError
+
 from .skipping import SkipBadSamplesMixin
 
 

@@ -1,4 +1,4 @@
 """Engine: hooks, optimizer constructors."""
-from .hooks import BadSampleHook, VisionLLMVisualizationHook
+from .hooks import BadSampleHook, GenerationGridHook, VisionLLMVisualizationHook
 
-__all__ = ['BadSampleHook', 'VisionLLMVisualizationHook']
+__all__ = ['BadSampleHook', 'GenerationGridHook', 'VisionLLMVisualizationHook']

@@ -61,3 +61,47 @@ class VisionLLMVisualizationHook(Hook):
             runner.visualizer.add_datasample(osp.basename(s.img_path), img, s, pred_score_thr=self.score_thr,
                                              out_file=out)
             self._index += 1
+
+
+@HOOKS.register_module()
+class GenerationGridHook(Hook):
+    """Save a grid of the images generated / edited during validation and testing to
+    ``{log_dir}/{val|test}_samples_{iter}.png`` (first ``max_images``; edits shown as source | result)."""
+
+    def __init__(self, max_images: int = 16, per_row: int = 8):
+        self.max_images, self.per_row = max_images, per_row
+        self._images = []
+
+    def _collect(self, outputs) -> None:
+        import numpy as np
+        for s in outputs or []:
+            if 'pred_image' in s and len(self._images) < self.max_images:
+                self._images.append(s.pred_image.cpu().numpy().transpose(1, 2, 0).astype(np.uint8))
+
+    def after_val_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        self._collect(outputs)
+
+    def after_test_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        self._collect(outputs)
+
+    def _save(self, runner, mode: str) -> None:
+        import os.path as osp
+
+        import cv2
+        import numpy as np
+        if not self._images:
+            return
+        size = self._images[0].shape[:2]
+        tiles = [cv2.resize(im, size[::-1]) for im in self._images]
+        tiles += [np.zeros_like(tiles[0])] * (-len(tiles) % self.per_row)
+        rows = [np.concatenate(tiles[i:i + self.per_row], 1) for i in range(0, len(tiles), self.per_row)]
+        path = osp.join(runner.log_dir, f'{mode}_samples_{runner.iter}.png')
+        cv2.imwrite(path, np.concatenate(rows, 0)[..., ::-1])
+        runner.logger.info(f'saved {len(self._images)} generated images to {path}')
+        self._images = []
+
+    def after_val_epoch(self, runner, metrics=None) -> None:
+        self._save(runner, 'val')
+
+    def after_test_epoch(self, runner, metrics=None) -> None:
+        self._save(runner, 'test')

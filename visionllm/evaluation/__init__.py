@@ -1,10 +1,12 @@
 """Metrics (wrapping mmdet/mmseg/mmpose metrics where they exist)."""
 from .detection_metric import OVCocoMetric
+from .generation_metrics import EditMetric, GenerationMetric
 from .grounding_metric import GroundingAccuracy
 from .keypoint_metric import OVCocoKeypointMetric
 from .routing_metric import RoutingAccuracy, parse_routes
 from .semseg_metric import OVIoUMetric
 from .text_metrics import CaptionObjectF1, VQAAccuracy, normalize_answer
 
-__all__ = ['CaptionObjectF1', 'VQAAccuracy', 'normalize_answer', 'OVCocoMetric', 'GroundingAccuracy', 'OVIoUMetric', 'OVCocoKeypointMetric', 'RoutingAccuracy',
-           'parse_routes']
+__all__ = ['OVCocoMetric', 'EditMetric', 'GenerationMetric', 'GroundingAccuracy', 'OVCocoKeypointMetric',
+           'RoutingAccuracy', 'parse_routes', 'OVIoUMetric', 'CaptionObjectF1', 'VQAAccuracy',
+           'normalize_answer']

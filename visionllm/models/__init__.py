@@ -4,6 +4,8 @@ from .decoders import *  # noqa: F401,F403
 from .mllm import InternVLMLLM
 from .specialist import ClosedSetSpecialist
 from .superlink import SuperLink
+from .text_embedding_baseline import TextEmbeddingBaseline
 from .visionllm import VisionLLM
 
-__all__ = ['ClosedSetSpecialist', 'VisionLLM', 'VisionLLMDataPreprocessor', 'InternVLMLLM', 'SuperLink']
+__all__ = ['VisionLLMDataPreprocessor', 'InternVLMLLM', 'ClosedSetSpecialist', 'SuperLink',
+           'TextEmbeddingBaseline', 'VisionLLM']

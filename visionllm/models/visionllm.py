@@ -145,7 +145,8 @@ class VisionLLM(BaseModel):
         keep = torch.unique(conds.batch_idx)
         remap = torch.full((len(samples), ), -1, dtype=torch.long, device=keep.device)
         remap[keep] = torch.arange(len(keep), device=keep.device)
-        sub_inputs = {'images': inputs['images'][keep] if inputs.get('images') is not None else None}
+        sub_inputs = {'images': inputs['images'][keep] if inputs.get('images') is not None else None,
+                      'image_mean': self.data_preprocessor.image_mean, 'image_std': self.data_preprocessor.image_std}
         return sub_inputs, conds.remap_samples(remap), [samples[i] for i in keep.tolist()]
 
     @torch.no_grad()

@@ -130,6 +130,23 @@ pose_evaluators = [
          prefix='pose_det'),
 ]
 
+# ---- generation (text-to-image pairs) and editing (edit triples), 64 px --------------------------------
+gen_pipeline = [dict(type='LoadTargetImage', size=64), dict(type='BuildGenerationConversation'), pack]
+edit_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='mmdet.Resize', scale=(64, 64), keep_ratio=True),
+    dict(type='LoadTargetImage', size=64),
+    dict(type='BuildEditConversation'),
+    pack,
+]
+gen_train = dict(type='TextToImageDataset', data_root=data_root, ann_file='t2i/train.jsonl', pipeline=gen_pipeline)
+gen_val = dict(type='TextToImageDataset', data_root=data_root, ann_file='t2i/val.jsonl', pipeline=gen_pipeline,
+               test_mode=True)
+edit_train = dict(type='EditDataset', data_root=data_root, ann_file='edit/train.jsonl', pipeline=edit_pipeline)
+edit_val = dict(type='EditDataset', data_root=data_root, ann_file='edit/val.jsonl', pipeline=edit_pipeline,
+                test_mode=True)
+gen_evaluators = [dict(type='GenerationMetric'), dict(type='EditMetric')]
+
 det_text_evaluators = det_evaluators + grd_evaluators + text_evaluators
 
 # image -> model inputs, for VisionLLMInferencer / tools/infer.py

@@ -12,7 +12,8 @@ from visionllm.structures import VisionLLMDataSample
 
 DEFAULT_META_KEYS = ('img_path', 'img_id', 'ori_shape', 'img_shape', 'scale_factor', 'task', 'messages',
                      'class_names', 'gt_answer', 'question_type', 'gt_groups', 'sample_id', 'keypoint_names',
-                     'held_out', 'answer_mode')
+                     'held_out', 'answer_mode', 'text', 'objects',
+                     'instruction', 'gt_img_path')
 
 
 @TRANSFORMS.register_module()
@@ -32,10 +33,17 @@ class PackVisionLLMInputs(BaseTransform):
         self.meta_keys = tuple(meta_keys)
 
     def transform(self, results: dict) -> dict:
-        img = results['img']
-        tiles = tile_image(img, self.tile_size, self.min_tiles, self.max_tiles, self.use_thumbnail)
-        inputs = dict(tiles=torch.from_numpy(np.ascontiguousarray(tiles.transpose(0, 3, 1, 2))),
-                      image=torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))))
+        img = results.get('img')
+        if img is not None:
+            tiles = tile_image(img, self.tile_size, self.min_tiles, self.max_tiles, self.use_thumbnail)
+            inputs = dict(tiles=torch.from_numpy(np.ascontiguousarray(tiles.transpose(0, 3, 1, 2))),
+                          image=torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))))
+        else:  # text-only prompt (e.g. generation): no tiles, a blank decoder image
+            tiles = np.zeros((0, self.tile_size, self.tile_size, 3), np.uint8)
+            inputs = dict(tiles=torch.zeros(0, 3, self.tile_size, self.tile_size, dtype=torch.uint8),
+                          image=torch.zeros(3, self.tile_size, self.tile_size, dtype=torch.uint8))
+            results.setdefault('img_shape', (self.tile_size, self.tile_size))
+            results.setdefault('ori_shape', (self.tile_size, self.tile_size))
         sample = VisionLLMDataSample()
         meta = {k: results[k] for k in self.meta_keys if k in results}
         meta['num_tiles'] = len(tiles)
@@ -51,6 +59,8 @@ class PackVisionLLMInputs(BaseTransform):
                 gt.keypoints = torch.as_tensor(results['gt_keypoints'], dtype=torch.float32)
                 gt.keypoints_visible = torch.as_tensor(results['gt_keypoints_visible'], dtype=torch.float32)
             sample.gt_instances = gt
+        if 'gt_img' in results:
+            sample.gt_image = torch.from_numpy(np.ascontiguousarray(results['gt_img'].transpose(2, 0, 1)))
         if 'gt_seg_map' in results:
             sample.gt_sem_seg = PixelData(data=torch.from_numpy(results['gt_seg_map'][None].astype(np.int64)))
         return dict(inputs=inputs, data_samples=sample)

@@ -50,3 +50,19 @@ class LoadImage(BaseTransform):
         results['img'] = img
         results['img_shape'] = results['ori_shape'] = img.shape[:2]
         return results
+
+
+@TRANSFORMS.register_module()
+class LoadTargetImage(BaseTransform):
+    """Load ``results['gt_img_path']`` (a generation / edit target) into ``results['gt_img']`` (RGB uint8),
+    resized to ``size`` x ``size`` when given."""
+
+    def __init__(self, size: int = None, backend_args=None):
+        self.size, self.backend_args = size, backend_args
+
+    def transform(self, results: dict) -> dict:
+        img = read_rgb(results['gt_img_path'], self.backend_args)
+        if self.size and img.shape[:2] != (self.size, self.size):
+            img = cv2.resize(img, (self.size, self.size), interpolation=cv2.INTER_AREA)
+        results['gt_img'] = img
+        return results

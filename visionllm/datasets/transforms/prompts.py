@@ -6,6 +6,7 @@ from mmcv.transforms import BaseTransform
 
 from visionllm.datasets import prompts
 from visionllm.registry import TRANSFORMS
+from visionllm.utils.errors import BadSampleError
 
 
 def _keep(results: dict, keep: np.ndarray) -> None:
@@ -178,5 +179,42 @@ class BuildPoseConversation(BaseTransform):
             keypoints=prompts.join_names(kpts), classes=obj)), dict(role='assistant', content=answer)]
         results.update(class_names=[obj], keypoint_names=kpts, task='pose', answer_mode=self.answer_mode,
                        gt_groups=[(obj, '[DET]')] + [(n, '[POSE]') for n in kpts],
+                       messages=conv[:1] if self.answer_mode == 'free' else conv)
+        return results
+
+
+@TRANSFORMS.register_module()
+class BuildGenerationConversation(BaseTransform):
+    """``Please draw <text>.`` -> ``Here is the image: [GEN].`` (one [GEN] group)."""
+
+    def __init__(self, answer_mode: str = 'prompted', max_prompt_chars: int = 300):
+        self.answer_mode, self.max_prompt_chars = answer_mode, max_prompt_chars
+
+    def transform(self, results: dict) -> dict:
+        text = results['text'].strip().rstrip('.')
+        if not text:
+            raise BadSampleError(results.get('gt_img_path', '?'), 'text', 'empty generation prompt')
+        if len(text) > self.max_prompt_chars:
+            raise BadSampleError(results.get('gt_img_path', '?'), 'text',
+                                 f'prompt of {len(text)} characters exceeds max_prompt_chars={self.max_prompt_chars}')
+        conv = [dict(role='user', content=prompts.GEN_PROMPT.format(text=text)),
+                dict(role='assistant', content=prompts.GEN_ANSWER)]
+        results.update(task='gen', answer_mode=self.answer_mode, gt_groups=[('', '[GEN]')],
+                       messages=conv[:1] if self.answer_mode == 'free' else conv)
+        return results
+
+
+@TRANSFORMS.register_module()
+class BuildEditConversation(BaseTransform):
+    """``<image> Please edit the image: <instruction>.`` -> ``Here is the edited image: [EDIT].``"""
+
+    def __init__(self, answer_mode: str = 'prompted'):
+        self.answer_mode = answer_mode
+
+    def transform(self, results: dict) -> dict:
+        conv = [dict(role='user', content='<image>\n' + prompts.EDIT_PROMPT.format(
+            instruction=results['instruction'].strip().rstrip('.'))),
+                dict(role='assistant', content=prompts.EDIT_ANSWER)]
+        results.update(task='edit', answer_mode=self.answer_mode, gt_groups=[('', '[EDIT]')],
                        messages=conv[:1] if self.answer_mode == 'free' else conv)
         return results

@@ -2,7 +2,10 @@
 from .base import BaseTaskDecoder
 from .detection import OVDetectionDecoder
 from .detection_transformer import ConditionedGroundingDINO
+from .editing import DiffusionEditDecoder
+from .generation import DiffusionGenerationDecoder
 from .pose import OVPoseDecoder
 from .semantic_seg import OVSemSegDecoder
 
-__all__ = ['BaseTaskDecoder', 'OVDetectionDecoder', 'ConditionedGroundingDINO', 'OVSemSegDecoder', 'OVPoseDecoder']
+__all__ = ['BaseTaskDecoder', 'OVDetectionDecoder', 'ConditionedGroundingDINO', 'OVSemSegDecoder', 'OVPoseDecoder',
+           'DiffusionGenerationDecoder', 'DiffusionEditDecoder']

@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from visionllm.registry import MODELS
 from visionllm.structures import TaskConditions, VisionLLMDataSample
+
 from .base import BaseTaskDecoder
 from .detection import group_by_sample
 
