@@ -3,6 +3,8 @@
 Examples:
   python tools/infer.py demo/ CONFIG --weights CKPT --texts 'red circle . blue square' --out-dir outputs
   python tools/infer.py img.png CONFIG --weights CKPT --question 'How many red circles are there?'
+  python tools/infer.py out_name CONFIG --weights CKPT --generate 'a red circle above a blue square'
+  python tools/infer.py img.png CONFIG --weights CKPT --edit 'make the red circle blue'
 """
 import argparse
 import os.path as osp
@@ -18,6 +20,10 @@ def parse_args():
     p.add_argument('--weights', help='checkpoint file')
     p.add_argument('--texts', help="class names separated by ' . ', e.g. 'red circle . blue square'")
     p.add_argument('--question', help='ask this question instead of detecting (chat)')
+    p.add_argument('--generate', help='generate an image from this text (inputs is then the output name)')
+    p.add_argument('--edit', help='edit each input image following this instruction')
+    p.add_argument('--steps', type=int, help='diffusion sampling steps (generate / edit)')
+    p.add_argument('--guidance-scale', type=float, help='classifier-free guidance scale (generate / edit)')
     p.add_argument('--free', action='store_true', help='let the LLM generate the answer (routing tokens) '
                    'instead of running the answer template in one forward')
     p.add_argument('--out-dir', default='outputs', help='where vis/*.png and preds/*.json go')
@@ -33,6 +39,22 @@ def main():
     from visionllm.apis.runner_utils import friendly_errors
     with friendly_errors(args.config):
         inf = VisionLLMInferencer(args.config, args.weights, device=args.device)
+        if args.generate or args.edit:
+            import os
+
+            from visionllm.datasets.transforms.loading import write_rgb
+            os.makedirs(args.out_dir, exist_ok=True)
+            opts = dict(num_inference_steps=args.steps, guidance_scale=args.guidance_scale)
+            if args.generate:
+                path = osp.join(args.out_dir, osp.splitext(osp.basename(args.inputs))[0] + '.png')
+                write_rgb(path, inf.generate(args.generate, free=args.free, **opts)[0])
+                print(f'wrote {path}')
+                return
+            for img in list_images(args.inputs):
+                path = osp.join(args.out_dir, 'edited_' + osp.basename(img))
+                write_rgb(path, inf.edit(img, args.edit, free=args.free, **opts))
+                print(f'wrote {path}')
+            return
         if args.question:
             for img in list_images(args.inputs):
                 print(f'{img}: {inf.chat(img, args.question)}')

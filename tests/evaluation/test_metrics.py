@@ -72,3 +72,78 @@ def test_ov_coco_metric_oracle_is_perfect(synth_root):
         s['pred_instances']['label_names'] = ['purple star'] * len(s['pred_instances']['labels'])
     m2.process({}, samples)
     assert m2.compute_metrics(m2.results)['bbox_mAP'] < 0.2
+
+
+def test_ov_iou_metric_oracle_and_remapping(synth_root):
+    import cv2
+
+    from visionllm.evaluation import OVIoUMetric
+    from mmengine.structures import PixelData
+    classes_file = osp.join(synth_root, 'annotations/semseg_classes.json')
+    m = OVIoUMetric(classes_file=classes_file, held_out_file=osp.join(synth_root, 'meta.json'), iou_metrics=['mIoU'])
+    import json
+    classes = json.load(open(classes_file))
+    samples = []
+    for i in range(4):
+        seg = torch.from_numpy(cv2.imread(osp.join(synth_root, f'semseg/val/{i:06d}.png'), 0).astype(np.int64))
+        present = sorted(set(seg.unique().tolist()))
+        names = [classes[v] for v in present][::-1]   # a per-sample prompt order
+        local = torch.full_like(seg, 255)
+        for k, n in enumerate(names):
+            local[seg == classes.index(n)] = k
+        s = VisionLLMDataSample(metainfo=dict(task='semseg', class_names=names))
+        s.gt_sem_seg = PixelData(data=local[None])
+        s.pred_sem_seg = PixelData(data=local[None].clone())
+        samples.append(s.to_dict())
+    m.process({}, samples)
+    r = m.compute_metrics(m.results)
+    assert r['mIoU'] == 100.0 and r['mIoU_seen'] == 100.0
+
+
+def test_keypoint_metric_oracle_with_reordered_names(synth_root):
+    from pycocotools.coco import COCO as _COCO
+
+    from visionllm.evaluation import OVCocoKeypointMetric
+    ann = osp.join(synth_root, 'annotations/keypoints_val.json')
+    m = OVCocoKeypointMetric(ann_file=ann, sigmas_file=osp.join(synth_root, 'meta.json'))
+    coco = _COCO(ann)
+    names = ['center', 'left', 'right', 'top', 'bottom']   # a prompt order != file order
+    file_names = coco.loadCats(1)[0]['keypoints']
+    samples = []
+    for img_id in coco.getImgIds():
+        anns = coco.loadAnns(coco.getAnnIds(imgIds=img_id))
+        kp = torch.tensor([a['keypoints'] for a in anns]).reshape(len(anns), -1, 3)
+        order = [file_names.index(n) for n in names]
+        s = VisionLLMDataSample(metainfo=dict(task='pose', img_id=img_id, pred_keypoint_names=names,
+                                              ori_shape=(96, 96)))
+        s.pred_instances = InstanceData(
+            bboxes=torch.tensor([[a['bbox'][0], a['bbox'][1], a['bbox'][0] + a['bbox'][2], a['bbox'][1] + a['bbox'][3]]
+                                 for a in anns]).reshape(-1, 4),
+            scores=torch.ones(len(anns)), keypoints=kp[:, order, :2], keypoint_scores=torch.ones(len(anns), 5))
+        samples.append(s.to_dict())
+    m.process({}, samples)
+    r = m.compute_metrics(m.results)
+    assert r['AP'] > 0.99
+
+
+def test_generation_and_edit_metrics(synth_root):
+    import json
+
+    import cv2
+
+    from visionllm.evaluation import EditMetric, GenerationMetric
+    rows = [json.loads(line) for line in open(osp.join(synth_root, 't2i/val.jsonl'))]
+    g = GenerationMetric()
+    samples = []
+    for r in rows:
+        img = torch.from_numpy(cv2.imread(osp.join(synth_root, r['image']))[..., ::-1].copy()).permute(2, 0, 1)
+        samples.append(dict(task='gen', pred_image=img, objects=r['objects'], val_loss_noise=0.5))
+        samples.append(dict(task='gen', pred_image=torch.full_like(img, 128), objects=r['objects']))
+    g.process({}, samples)
+    res = g.compute_metrics(g.results)
+    assert 0.45 <= res['colour_faithfulness'] <= 0.5 and res['val_loss_noise'] == 0.5  # real images: all found
+    e = EditMetric()
+    img = torch.randint(0, 255, (3, 64, 64), dtype=torch.uint8)
+    e.process({}, [dict(task='edit', pred_image=img, gt_image=img), dict(task='edit', pred_image=255 - img, gt_image=img)])
+    res = e.compute_metrics(e.results)
+    assert res['ssim'] < 1.0 and res['psnr'] > 20

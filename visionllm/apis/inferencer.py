@@ -106,6 +106,57 @@ class VisionLLMInferencer:
         out = self._run([self._prepare(list_images(image)[0], [dict(role='user', content=q)], task='chat')])
         return out[0].pred_text
 
+    def _pack_only(self, messages: list, **meta) -> dict:
+        """Inputs for a prompt without an image (generation): the config's packing transform only."""
+        pack = self.pipeline.transforms[-1]
+        results = pack.transform(dict(img_path='', img_id=None))
+        results['data_samples'].set_metainfo(dict(messages=messages, **meta))
+        return results
+
+    def generate(self, prompts_: Union[str, Sequence[str]], free: bool = False, batch_size: int = 4,
+                 **sampling) -> List[np.ndarray]:
+        """Text -> images (RGB uint8 [S, S, 3] each). ``sampling``: ``num_inference_steps``,
+        ``guidance_scale``, ``scheduler``, ``seed`` (override the decoder's test_cfg for this call)."""
+        texts = [prompts_] if isinstance(prompts_, str) else list(prompts_)
+        for t in texts:
+            if not t or not t.strip():
+                raise PromptError('empty generation prompt')
+        items = []
+        for t in texts:
+            conv = [dict(role='user', content=prompts.GEN_PROMPT.format(text=t.strip().rstrip('.'))),
+                    dict(role='assistant', content=prompts.GEN_ANSWER)]
+            items.append(self._pack_only(conv[:1] if free else conv, task='gen', text=t))
+        return self._images(items, batch_size, sampling, 'gen')
+
+    def edit(self, image: Optional[ImageInput], instruction: str, free: bool = False, **sampling) -> np.ndarray:
+        """Edit one image following ``instruction``; returns RGB uint8 [S, S, 3]."""
+        if image is None:
+            raise PromptError('an edit request needs an image')
+        if not instruction or not instruction.strip():
+            raise PromptError('empty edit instruction')
+        conv = [dict(role='user', content='<image>\n' + prompts.EDIT_PROMPT.format(
+            instruction=instruction.strip().rstrip('.'))), dict(role='assistant', content=prompts.EDIT_ANSWER)]
+        item = self._prepare(list_images(image)[0], conv[:1] if free else conv, task='edit', instruction=instruction)
+        return self._images([item], 1, sampling, 'edit')[0]
+
+    def _images(self, items: list, batch_size: int, sampling: dict, family: str) -> List[np.ndarray]:
+        decoder = self.model.decoders[family] if family in self.model.decoders else None
+        if decoder is None:
+            raise PromptError(f'this model has no `{family}` decoder')
+        saved = dict(decoder.test_cfg)
+        decoder.test_cfg.update({k: v for k, v in sampling.items() if v is not None})
+        try:
+            out = []
+            for i in range(0, len(items), batch_size):
+                for s in self._run(items[i:i + batch_size]):
+                    if 'pred_image' not in s:
+                        raise PromptError(f'the model answered without a {family} route: {s.get("pred_text", "")!r}')
+                    out.append(s.pred_image.cpu().numpy().transpose(1, 2, 0))
+            return out
+        finally:
+            decoder.test_cfg.clear()
+            decoder.test_cfg.update(saved)
+
     def __call__(self, inputs: Union[ImageInput, Sequence[ImageInput]], texts=None, free: bool = False,
                  batch_size: int = 1, pred_score_thr: float = 0.3, out_dir: Optional[str] = None,
                  return_vis: bool = False, progress: bool = False) -> Dict[str, list]:

@@ -37,6 +37,14 @@ def read_rgb(path: str, backend_args=None) -> np.ndarray:
     return np.ascontiguousarray(img[..., ::-1])
 
 
+def write_rgb(path: str, img: np.ndarray) -> None:
+    """Write an RGB uint8 image [H, W, 3] (creating the folder)."""
+    import os
+    import os.path as osp
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    cv2.imwrite(path, np.ascontiguousarray(img[..., ::-1]))
+
+
 @TRANSFORMS.register_module()
 class LoadImage(BaseTransform):
     """Load ``results['img_path']`` into ``results['img']`` (RGB uint8), set ``img_shape`` /

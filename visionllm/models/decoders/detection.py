@@ -81,7 +81,7 @@ class OVDetectionDecoder(BaseTaskDecoder):
         if self.with_mask:
             self.pixel_proj = nn.Conv2d(mask_in_channels, d, 1)
             self.memory_proj = nn.Conv2d(d, d, 1)
-            self.mask_head = nn.Sequential(nn.Conv2d(d, d, 3, padding=1), nn.GroupNorm(8, d), nn.ReLU(inplace=True),
+            self.mask_head = nn.Sequential(nn.Conv2d(d, d, 1), nn.GroupNorm(8, d), nn.ReLU(inplace=True),
                                            nn.Conv2d(d, d, 1))
             self.mask_embed = MLP(d, d, d, 3)
         self.num_points, self.oversample_ratio = num_points, oversample_ratio
