@@ -3,6 +3,7 @@ import glob
 import os.path as osp
 
 import pytest
+import torch
 from mmengine.registry import DefaultScope
 
 from tests.conftest import REPO, tiny_config
@@ -17,10 +18,17 @@ CONFIGS = sorted(osp.relpath(p, REPO) for p in glob.glob(osp.join(REPO, 'configs
 def test_config_builds(path, synth_root, tokenizer_dir, tmp_path):
     cfg = tiny_config(path, synth_root, tokenizer_dir, str(tmp_path))
     check_config_types(cfg, path)
-    assert 'tiny' in osp.basename(path) or 'full' in osp.basename(path)
+    full = 'full' in osp.basename(path)
+    assert 'tiny' in osp.basename(path) or full
     with DefaultScope.overwrite_default_scope('visionllm'):
-        model = MODELS.build(cfg.model)
-        assert sum(p.numel() for p in model.parameters()) > 0
+        if full:  # full-size: on the meta device, with the offline tokenizer (vocabulary from the config)
+            cfg.model.mllm.tokenizer = dict(path=tokenizer_dir)
+            with torch.device('meta'):
+                model = MODELS.build(cfg.model)
+            assert sum(p.numel() for p in model.parameters()) > 1e9
+        else:
+            model = MODELS.build(cfg.model)
+            assert sum(p.numel() for p in model.parameters()) > 0
         ds = DATASETS.build(cfg.train_dataloader.dataset)
         assert len(ds) > 0
         sample = ds[0]

@@ -3,6 +3,7 @@
   step     CONFIG                      train-step time split: MLLM (+LM loss), super-link, decoders, total
   latency  CONFIG [--weights CKPT]     prompted vs free detection latency; batch 8 vs batch 1 throughput
   compare  CFG_A CKPT_A CFG_B CKPT_B   evaluate two checkpoints on the same val set; box/mask AP ratio A/B
+  params   CONFIG                      build on the meta device: parameters per part, memory estimates
 """
 import argparse
 import os.path as osp
@@ -141,6 +142,38 @@ def bench_compare(args):
         print(f'{k:28s} {a:7.3f} {b:7.3f} {a / b if b > 0 else float("nan"):6.3f}')
 
 
+def bench_params(args):
+    import tempfile
+
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from visionllm.registry import MODELS
+    cfg = Config.fromfile(args.config)
+    tok = cfg.model.mllm.get('tokenizer') or {}
+    if not osp.isdir(tok.get('path') or ''):  # no local checkpoint: the offline tokenizer (vocab from config)
+        cfg.model.mllm.tokenizer = dict(path=osp.join(tempfile.gettempdir(), 'visionllm-bpe'), train_if_missing=True)
+        cfg.model.mllm.pop('pretrained', None)
+    init_default_scope('visionllm')
+    with torch.device('meta'):
+        model = MODELS.build(cfg.model)
+    parts = {'mllm.vision': model.mllm.model.model.vision_tower,
+             'mllm.projector': model.mllm.model.model.multi_modal_projector,
+             'mllm.llm': model.mllm.model.model.language_model, 'superlink': model.superlink}
+    parts.update({f'decoder.{k}': v for k, v in model.decoders.items()})
+    total = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    print(f'{args.config}')
+    for k, m in parts.items():
+        print(f'  {k:18s} {sum(p.numel() for p in m.parameters()) / 1e6:10.1f} M')
+    print(f'  {"total":18s} {total / 1e6:10.1f} M  (trainable {trainable / 1e6:.1f} M)')
+    gib = 1024 ** 3
+    print(f'  memory: bf16 weights {total * 2 / gib:.2f} GiB; AdamW mixed-precision training state '
+          f'(bf16 weights + grads, fp32 master + 2 moments = 16 B/param) {trainable * 16 / gib + (total - trainable) * 2 / gib:.2f} GiB '
+          f'before activations; ZeRO-3 over 8 ranks: {trainable * 16 / 8 / gib:.2f} GiB/rank')
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest='cmd', required=True)
@@ -154,8 +187,10 @@ def main():
     s = sub.add_parser('compare')
     for a in ('config_a', 'ckpt_a', 'config_b', 'ckpt_b'):
         s.add_argument(a)
+    s = sub.add_parser('params')
+    s.add_argument('config')
     args = p.parse_args()
-    dict(step=bench_step, latency=bench_latency, compare=bench_compare)[args.cmd](args)
+    dict(step=bench_step, latency=bench_latency, compare=bench_compare, params=bench_params)[args.cmd](args)
 
 
 if __name__ == '__main__':

@@ -27,7 +27,7 @@ def main():
     args = parse_args()
     from mmengine.config import DictAction
 
-    from visionllm.apis.runner_utils import build_runner_cfg, friendly_errors
+    from visionllm.apis.runner_utils import build_runner, build_runner_cfg, friendly_errors
     opts = {}
     if args.cfg_options:
         ns = argparse.Namespace()
@@ -42,8 +42,7 @@ def main():
         if args.show_dir:
             cfg.default_hooks.visualization = dict(type='VisionLLMVisualizationHook', draw=True,
                                                    test_out_dir=args.show_dir, score_thr=args.score_thr)
-        from mmengine.runner import Runner
-        runner = Runner.from_cfg(cfg)
+        runner = build_runner(cfg)
         if args.out:
             from mmengine.evaluator import DumpResults
             if not args.out.endswith(('.pkl', '.pickle')):

@@ -13,7 +13,10 @@ def parse_args():
     p.add_argument('--work-dir', help='the dir to save logs and checkpoints')
     p.add_argument('--resume', nargs='?', type=str, const='auto',
                    help='resume from the given checkpoint, or from the latest one in work-dir if no path')
-    p.add_argument('--amp', action='store_true', help='automatic mixed precision (bf16 on CPU, fp16 on GPU)')
+    p.add_argument('--amp', action='store_true', help='automatic mixed precision (bf16)')
+    p.add_argument('--deepspeed', help='DeepSpeed ZeRO through FlexibleRunner: zero2, zero3 or a JSON file '
+                   '(its "auto" fields are filled from the config)')
+    p.add_argument('--fsdp', action='store_true', help='FSDP through FlexibleRunner')
     p.add_argument('--cfg-options', nargs='+', action=DictActionLazy, default={},
                    help='override config settings, e.g. train_cfg.max_iters=10 (key=value pairs)')
     p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
@@ -33,13 +36,11 @@ class DictActionLazy(argparse.Action):
 
 def main():
     args = parse_args()
-    from visionllm.apis.runner_utils import build_runner_cfg, friendly_errors
+    from visionllm.apis.runner_utils import build_runner, build_runner_cfg, friendly_errors
     with friendly_errors(args.config):
-        cfg = build_runner_cfg(args.config, args.cfg_options, work_dir=args.work_dir,
-                               launcher=args.launcher, amp=args.amp, resume=args.resume)
-        from mmengine.runner import Runner
-        runner = Runner.from_cfg(cfg)
-        runner.train()
+        cfg = build_runner_cfg(args.config, args.cfg_options, work_dir=args.work_dir, launcher=args.launcher,
+                               amp=args.amp, resume=args.resume, deepspeed=args.deepspeed, fsdp=args.fsdp)
+        build_runner(cfg).train()
 
 
 if __name__ == '__main__':

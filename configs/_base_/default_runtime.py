@@ -9,7 +9,7 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisionLLMVisualizationHook', draw=False),
 )
-custom_hooks = [dict(type='BadSampleHook')]
+custom_hooks = [dict(type='BadSampleHook'), dict(type='ShowTrainSampleHook'), dict(type='ThroughputHook')]
 log_processor = dict(type='LogProcessor', window_size=20, by_epoch=False)
 log_level = 'INFO'
 load_from = None

@@ -11,8 +11,11 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100),
     dict(type='CosineAnnealingLR', by_epoch=False, begin=100, end=max_iters, eta_min_ratio=0.05),
 ]
-model = dict(decoders=dict(det={{_base_.det_decoder}}))
-optim_wrapper = dict(optimizer=dict(lr=2e-4), clip_grad=dict(max_norm=0.1))
+model = dict(decoders=dict(det={{_base_.det_decoder}}), test_cfg=dict(max_new_tokens=160))
+optim_wrapper = dict(
+    optimizer=dict(lr=3e-4), clip_grad=dict(max_norm=0.1),
+    # the from-scratch LLM and the query banks learn faster; tied LLM embeddings need bypass_duplicate
+    paramwise_cfg=dict(bypass_duplicate=True, custom_keys={'mllm': dict(lr_mult=2.5), 'superlink': dict(lr_mult=2.5)}))
 loader = dict(num_workers=1, persistent_workers=True, collate_fn=dict(type='visionllm.visionllm_collate'))
 train_dataloader = dict(
     batch_size=8, sampler=dict(type='InfiniteSampler', shuffle=True),

@@ -17,4 +17,5 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 val_evaluator = {{_base_.gen_evaluators}}
 test_evaluator = val_evaluator
-custom_hooks = [dict(type='BadSampleHook'), dict(type='GenerationGridHook', max_images=16)]
+custom_hooks = [dict(type='BadSampleHook'), dict(type='ShowTrainSampleHook'), dict(type='ThroughputHook'),
+                dict(type='GenerationGridHook', max_images=16)]

@@ -76,9 +76,9 @@ def test_ov_coco_metric_oracle_is_perfect(synth_root):
 
 def test_ov_iou_metric_oracle_and_remapping(synth_root):
     import cv2
+    from mmengine.structures import PixelData
 
     from visionllm.evaluation import OVIoUMetric
-    from mmengine.structures import PixelData
     classes_file = osp.join(synth_root, 'annotations/semseg_classes.json')
     m = OVIoUMetric(classes_file=classes_file, held_out_file=osp.join(synth_root, 'meta.json'), iou_metrics=['mIoU'])
     import json
@@ -144,6 +144,7 @@ def test_generation_and_edit_metrics(synth_root):
     assert 0.45 <= res['colour_faithfulness'] <= 0.5 and res['val_loss_noise'] == 0.5  # real images: all found
     e = EditMetric()
     img = torch.randint(0, 255, (3, 64, 64), dtype=torch.uint8)
-    e.process({}, [dict(task='edit', pred_image=img, gt_image=img), dict(task='edit', pred_image=255 - img, gt_image=img)])
+    e.process({}, [dict(task='edit', pred_image=img, gt_image=img),
+                   dict(task='edit', pred_image=255 - img, gt_image=img)])
     res = e.compute_metrics(e.results)
     assert res['ssim'] < 1.0 and res['psnr'] > 20

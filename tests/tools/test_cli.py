@@ -37,6 +37,8 @@ def test_train_two_iterations_then_resume(det_run, tmp_path):
     work, path, r = det_run
     log = r.stdout + r.stderr
     assert 'Iter(train) [2/2]' in log and 'det.loss_cls' in log and 'lm.loss' in log
+    assert 'training sample (det' in log and '[DET][EMB]' in log      # ShowTrainSampleHook
+    assert 'samples_per_s' in log and 'tokens_per_s' in log           # ThroughputHook
     assert osp.exists(work / 'iter_2.pth')
     r2 = run(['tools/train.py', path, '--resume', '--cfg-options', 'train_cfg.max_iters=3',
               'train_cfg.val_interval=100'])

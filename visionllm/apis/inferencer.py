@@ -85,6 +85,16 @@ class VisionLLMInferencer:
         self.visualizer = VISUALIZERS.build(dict(cfg.visualizer, name=f'infer_{id(self)}'))
         self.max_classes_per_prompt = max_classes_per_prompt
 
+    @classmethod
+    def from_model(cls, model, cfg: Config, max_classes_per_prompt: int = 30) -> 'VisionLLMInferencer':
+        """Wrap an already built (e.g. training) model; nothing is copied or reloaded."""
+        self = cls.__new__(cls)
+        self.cfg, self.model = cfg, model
+        self.pipeline = Compose(cfg.infer_pipeline)
+        self.visualizer = VISUALIZERS.build(dict(cfg.visualizer, name=f'infer_{id(self)}'))
+        self.max_classes_per_prompt = max_classes_per_prompt
+        return self
+
     def _prepare(self, image: ImageInput, messages: list, **meta) -> dict:
         if isinstance(image, np.ndarray):
             results = dict(img=image, img_path='array.png', img_shape=image.shape[:2], ori_shape=image.shape[:2])

@@ -49,7 +49,7 @@ def check_config_types(cfg, filename: str = 'config') -> None:
 
 def build_runner_cfg(config: str, cfg_options: Optional[dict] = None, work_dir: Optional[str] = None,
                      launcher: str = 'none', amp: bool = False, resume: Optional[str] = None,
-                     load_from: Optional[str] = None):
+                     load_from: Optional[str] = None, deepspeed: Optional[str] = None, fsdp: bool = False):
     """Load ``config``, apply CLI options, check types; returns the mmengine Config for the Runner."""
     from mmengine.config import Config
     if not osp.isfile(config):
@@ -69,7 +69,19 @@ def build_runner_cfg(config: str, cfg_options: Optional[dict] = None, work_dir: 
     if load_from:
         cfg.load_from = load_from
     check_config_types(cfg, config)
+    from visionllm.engine.scale_out import apply_scale_out, init_cpu_distributed
+    apply_scale_out(cfg, deepspeed=deepspeed, fsdp=fsdp, amp=amp)
+    init_cpu_distributed(cfg)
     return cfg
+
+
+def build_runner(cfg):
+    """mmengine's Runner, or the registered runner named by ``cfg.runner_type`` (FlexibleRunner)."""
+    if 'runner_type' in cfg and cfg.runner_type != 'Runner':
+        from mmengine.registry import RUNNERS
+        return RUNNERS.build(cfg)
+    from mmengine.runner import Runner
+    return Runner.from_cfg(cfg)
 
 
 @contextmanager

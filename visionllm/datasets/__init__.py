@@ -6,9 +6,10 @@ from .image_pair_dataset import EditDataset, TextToImageDataset
 from .keypoint_dataset import CocoKeypointDataset
 from .mixture import MixtureDataset
 from .referring_dataset import ReferringDataset
+from .samplers import TaskGroupedBatchSampler
 from .semseg_dataset import SemSegDataset
 from .skipping import SkipBadSamplesMixin, visionllm_collate
 
-__all__ = ['CocoOVDDataset', 'ConversationDataset', 'EditDataset',
-           'TextToImageDataset', 'CocoKeypointDataset', 'MixtureDataset', 'ReferringDataset',
+__all__ = ['CocoOVDDataset', 'ConversationDataset', 'EditDataset', 'TextToImageDataset',
+           'CocoKeypointDataset', 'MixtureDataset', 'ReferringDataset', 'TaskGroupedBatchSampler',
            'SemSegDataset', 'SkipBadSamplesMixin', 'visionllm_collate']

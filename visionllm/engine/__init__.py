@@ -1,4 +1,12 @@
 """Engine: hooks, optimizer constructors."""
-from .hooks import BadSampleHook, GenerationGridHook, VisionLLMVisualizationHook
+from .hooks import (
+                    BadSampleHook,
+                    GenerationGridHook,
+                    PeriodicInferenceHook,
+                    ShowTrainSampleHook,
+                    ThroughputHook,
+                    VisionLLMVisualizationHook,
+)
 
-__all__ = ['BadSampleHook', 'GenerationGridHook', 'VisionLLMVisualizationHook']
+__all__ = ['BadSampleHook', 'GenerationGridHook', 'PeriodicInferenceHook', 'ShowTrainSampleHook', 'ThroughputHook',
+           'VisionLLMVisualizationHook']

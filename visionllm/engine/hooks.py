@@ -105,3 +105,96 @@ class GenerationGridHook(Hook):
 
     def after_test_epoch(self, runner, metrics=None) -> None:
         self._save(runner, 'test')
+
+
+@HOOKS.register_module()
+class ShowTrainSampleHook(Hook):
+    """Before training, log ``num_samples`` samples of the first batch as the model will see them:
+    the chat-template text with routing tokens and query slots (decoded from the token ids), the
+    learned (assistant) part, and the decoder targets."""
+
+    def __init__(self, num_samples: int = 1):
+        self.num_samples = num_samples
+
+    def before_train(self, runner) -> None:
+        model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+        if not hasattr(model, 'encode_sample'):
+            return
+        batch = next(iter(runner.train_dataloader))
+        for s in batch['data_samples'][:self.num_samples]:
+            ids, labels = model.encode_sample(s, int(s.get('num_tiles', 0)), False)
+            text = model.tokenizer.decode(ids)
+            ctx = model.tokenizer.convert_tokens_to_ids('<IMG_CONTEXT>')
+            text = text.replace('<IMG_CONTEXT>' * ids.count(ctx), f'<IMG_CONTEXT> x {ids.count(ctx)}')
+            learned = model.tokenizer.decode([i for i, lb in zip(ids, labels) if lb != -100])
+            targets = {k: tuple(getattr(s, k).shape) if hasattr(getattr(s, k), 'shape') else len(getattr(s, k))
+                       for k in ('gt_instances', 'gt_sem_seg', 'gt_image') if k in s}
+            runner.logger.info(f'training sample ({s.get("task")}, {len(ids)} tokens): {text!r}\n'
+                               f'  learned: {learned!r}\n  targets: {targets}')
+
+
+@HOOKS.register_module()
+class ThroughputHook(Hook):
+    """Log training throughput: ``samples_per_s`` and ``tokens_per_s`` (LLM tokens incl. image tokens
+    and query slots), averaged by the log processor's window like the other scalars."""
+    priority = 'LOW'
+
+    def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
+        import time
+        self._t0 = time.perf_counter()
+        samples = (data_batch or {}).get('data_samples') or []
+        model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+        self._n = len(samples)
+        self._tokens = 0
+        if hasattr(model, 'encode_sample'):
+            for s in samples:
+                self._tokens += len(model.encode_sample(s, int(s.get('num_tiles', 0)), False)[0])
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        import time
+        dt = max(time.perf_counter() - self._t0, 1e-9)
+        runner.message_hub.update_scalar('train/samples_per_s', self._n / dt)
+        runner.message_hub.update_scalar('train/tokens_per_s', self._tokens / dt)
+
+
+@HOOKS.register_module()
+class PeriodicInferenceHook(Hook):
+    """Every ``interval`` training iterations, run fixed prompts on fixed images and save the answers
+    (``{log_dir}/periodic_inference/iter_{n}.json``) and pictures (``..._{k}.png``).
+
+    Args:
+        prompts: list of ``dict(image=path, task='det'|'chat', texts='a . b' | question=str)``.
+    """
+
+    def __init__(self, prompts: list, interval: int = 500):
+        self.prompts, self.interval = prompts, interval
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        if not self.prompts or not self.every_n_train_iters(runner, self.interval):
+            return
+        import json
+        import os
+        import os.path as osp
+
+        from visionllm.apis.inferencer import VisionLLMInferencer
+        model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+        inf = VisionLLMInferencer.from_model(model, runner.cfg)
+        out_dir = osp.join(runner.log_dir, 'periodic_inference')
+        os.makedirs(out_dir, exist_ok=True)
+        answers = []
+        was_training = model.training
+        model.eval()
+        try:
+            for k, p in enumerate(self.prompts):
+                if p.get('task', 'det') == 'chat':
+                    answers.append(dict(p, answer=inf.chat(p['image'], p['question'])))
+                else:
+                    res = inf(p['image'], texts=p['texts'], out_dir=None, return_vis=True)
+                    answers.append(dict(p, predictions=res['predictions'][0]))
+                    from visionllm.datasets.transforms.loading import write_rgb
+                    write_rgb(osp.join(out_dir, f'iter_{runner.iter + 1}_{k}.png'), res['visualization'][0])
+        finally:
+            model.train(was_training)
+        with open(osp.join(out_dir, f'iter_{runner.iter + 1}.json'), 'w') as f:
+            json.dump(answers, f, indent=1)
+        runner.logger.info(f'periodic inference on {len(self.prompts)} prompts written to {out_dir}')

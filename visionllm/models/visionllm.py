@@ -1,5 +1,5 @@
 """VisionLLM: the generalist. MLLM -> super-link -> specialist decoders."""
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -26,12 +26,17 @@ class VisionLLM(BaseModel):
         loss_weights: ``{'lm': w, family: w}`` multipliers of each part's losses.
         max_length: longest token sequence accepted.
         test_cfg: ``max_new_tokens`` of generation.
+        touch_unused_decoders: add a zero loss over the decoders a batch does not use, so DDP / ZeRO see
+            gradients for every parameter with mixed-task batches.
+        frozen_modules: names (prefixes) of submodules whose parameters do not train, e.g.
+            ``['mllm', 'superlink']`` for a decoders-only stage.
     """
 
     def __init__(self, mllm: dict, superlink: dict, decoders: Optional[Dict[str, dict]] = None,
                  data_preprocessor: Optional[dict] = None, chat_template: Optional[dict] = None,
                  loss_weights: Optional[Dict[str, float]] = None, max_length: int = 2048,
-                 test_cfg: Optional[dict] = None, init_cfg=None):
+                 test_cfg: Optional[dict] = None, touch_unused_decoders: bool = False,
+                 frozen_modules: Sequence[str] = (), init_cfg=None):
         super().__init__(data_preprocessor=MODELS.build(data_preprocessor or dict(type='VisionLLMDataPreprocessor')),
                          init_cfg=init_cfg)
         self.superlink = MODELS.build(superlink)
@@ -50,6 +55,12 @@ class VisionLLM(BaseModel):
         self.loss_weights = dict(loss_weights or {})
         self.max_length = max_length
         self.test_cfg = dict(dict(max_new_tokens=64), **(test_cfg or {}))
+        self.touch_unused_decoders = touch_unused_decoders
+        for name in frozen_modules:
+            try:
+                self.get_submodule(name).requires_grad_(False)
+            except AttributeError:
+                raise ConfigError(f'frozen_modules: no submodule {name!r}') from None
 
     @property
     def device(self) -> torch.device:
@@ -133,6 +144,9 @@ class VisionLLM(BaseModel):
         conditions = self.superlink.gather(hidden, input_ids)
         for family, decoder in self.decoders.items():
             if family not in conditions:
+                if self.touch_unused_decoders:
+                    losses[f'{family}.loss_unused'] = sum(p.sum() for p in decoder.parameters()
+                                                          if p.requires_grad) * 0.0
                 continue
             sub_inputs, sub_conds, sub_samples = self._subset(inputs, conditions[family], data_samples)
             w = self.loss_weights.get(family, 1.0)

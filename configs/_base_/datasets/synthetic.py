@@ -25,7 +25,7 @@ det_train_pipeline = [
     dict(type='mmdet.RandomFlip', prob=0.5),
     dict(type='mmdet.Resize', scale=(image_size, image_size), keep_ratio=True),
     dict(type='mmdet.FilterAnnotations', min_gt_bbox_wh=(1, 1), keep_empty=True),
-    dict(type='BuildDetectionConversation', max_classes=30, p_all=0.2, num_negatives=(1, 8)),
+    dict(type='BuildDetectionConversation', max_classes=30, p_all=0.6, num_negatives=(1, 8)),
     pack,
 ]
 det_test_pipeline = [
@@ -147,8 +147,10 @@ edit_val = dict(type='EditDataset', data_root=data_root, ann_file='edit/val.json
                 test_mode=True)
 gen_evaluators = [dict(type='GenerationMetric'), dict(type='EditMetric')]
 
-det_text_evaluators = det_evaluators + grd_evaluators + text_evaluators
 
 # image -> model inputs, for VisionLLMInferencer / tools/infer.py
 infer_pipeline = [dict(type='LoadImage'), dict(type='mmdet.Resize', scale=(image_size, image_size), keep_ratio=True),
                   pack]
+
+det_text_evaluators = det_evaluators + grd_evaluators + text_evaluators
+all_evaluators = det_evaluators[:1] + grd_evaluators + seg_evaluators + pose_evaluators + gen_evaluators + text_evaluators

@@ -37,8 +37,9 @@ det_decoder = dict(
             num_classes=32,
             embed_dims=det_dims,
             sync_cls_avg_factor=True,
-            contrastive_cfg=dict(log_scale='auto', bias=True),
-            loss_cls=dict(type='mmdet.FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25, loss_weight=1.0),
+            # learnable logit scale, initialised at 1 / sqrt(det_dims)
+            contrastive_cfg=dict(log_scale=-2.426, bias=True),  # -0.5 * ln(det_dims)
+            loss_cls=dict(type='mmdet.FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25, loss_weight=2.0),
             loss_bbox=dict(type='mmdet.L1Loss', loss_weight=5.0),
             loss_iou=dict(type='mmdet.GIoULoss', loss_weight=2.0)),
         dn_cfg=dict(label_noise_scale=0.5, box_noise_scale=1.0,

@@ -32,7 +32,7 @@ def test_semseg_loss_and_prediction():
     torch.manual_seed(0)
     dec = _build('seg_decoder_tiny', 'seg_decoder')
     samples = []
-    for b in range(2):
+    for _ in range(2):
         s = VisionLLMDataSample(metainfo=_meta(ori=(96, 96), sf=(2 / 3, 2 / 3)))
         seg = torch.zeros(1, 64, 64, dtype=torch.long)
         seg[0, 10:30, 10:30] = 1

@@ -48,3 +48,17 @@ def test_save_pretrained_roundtrip_through_config_path(tokenizer_dir, tmp_path):
     assert m2.model.config.image_token_id == m2.tokenizer.convert_tokens_to_ids('<IMG_CONTEXT>')
     m2.init_weights()  # must not re-initialise loaded weights
     assert torch.equal(m2.model.get_input_embeddings().weight[:len(old)], old)
+
+
+def test_lora_trains_only_adapters(tokenizer_dir):
+    m = build(tokenizer_dir, lora=dict(r=4, lora_alpha=8, train_embeddings=False))
+    lm = m.model.model.language_model
+    trainable = [n for n, p in lm.named_parameters() if p.requires_grad]
+    assert trainable and all('lora_' in n for n in trainable)
+    emb = m.embed_tokens(torch.tensor([[1, 2, 3]]))
+    before = m.forward_llm(emb)[0]
+    for n, p in lm.named_parameters():
+        if 'lora_B' in n:
+            p.data.fill_(0.1)
+    assert not torch.allclose(m.forward_llm(emb)[0], before)
+    assert all(p.requires_grad for p in m.model.model.vision_tower.parameters())

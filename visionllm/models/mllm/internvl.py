@@ -23,8 +23,8 @@ class InternVLMLLM(BaseModule):
 
     Args:
         vision_config: kwargs of ``InternVLVisionConfig`` (ignored with ``pretrained``).
-        text_config: kwargs of the LLM config incl. ``model_type`` (default ``qwen2``);
-            ``vocab_size`` is taken from the tokenizer.
+        text_config: kwargs of the LLM config incl. ``model_type`` (default ``qwen2``); the vocabulary is
+            the tokenizer's size or ``vocab_size`` if that is larger.
         tokenizer: kwargs of :func:`build_tokenizer` (``path``, ``train_if_missing``, ``vocab_size``);
             ``path`` defaults to ``pretrained``.
         downsample_ratio: pixel-shuffle ratio (0.5: 4 patches -> 1 token).
@@ -32,13 +32,17 @@ class InternVLMLLM(BaseModule):
         special_tokens: tokens to add (routing tokens, query placeholder), set by the generalist.
         gradient_checkpointing: enable HF gradient checkpointing in vision tower and LLM.
         freeze_vision / freeze_llm: stop gradients into these parts.
+        lora: peft ``LoraConfig`` kwargs (``r``, ``lora_alpha``, ``target_modules`` ...): LoRA adapters are
+            injected into the LLM, whose other weights then freeze (embeddings too unless
+            ``train_embeddings=True`` in this dict, needed when new special tokens must learn).
     """
 
     def __init__(self, vision_config: Optional[dict] = None, text_config: Optional[dict] = None,
                  tokenizer: Optional[dict] = None, downsample_ratio: float = 0.5,
                  projector_hidden_act: str = 'gelu', pretrained: Optional[str] = None,
                  special_tokens: Sequence[str] = (), gradient_checkpointing: bool = False,
-                 freeze_vision: bool = False, freeze_llm: bool = False, init_cfg=None):
+                 freeze_vision: bool = False, freeze_llm: bool = False, lora: Optional[dict] = None,
+                 init_cfg=None):
         super().__init__(init_cfg)
         from transformers import CONFIG_MAPPING, InternVLConfig, InternVLForConditionalGeneration
         from transformers.models.internvl import InternVLVisionConfig
@@ -63,7 +67,9 @@ class InternVLMLLM(BaseModule):
             size, patch = vision.image_size[0], vision.patch_size[0]
             cfg = InternVLConfig(
                 vision_config=vision,
-                text_config=text_cls(**dict(text_config, vocab_size=len(self.tokenizer))),
+                # the tokenizer's size, or the config's padded vocabulary when larger (as real checkpoints)
+                text_config=text_cls(**dict(text_config, vocab_size=max(len(self.tokenizer),
+                                                                        text_config.get('vocab_size', 0)))),
                 image_token_id=img_ctx, downsample_ratio=downsample_ratio,
                 image_seq_length=int((size // patch)**2 * downsample_ratio**2),
                 projector_hidden_act=projector_hidden_act)
@@ -72,6 +78,21 @@ class InternVLMLLM(BaseModule):
             self.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=dict(use_reentrant=False))
         self.model.model.vision_tower.requires_grad_(not freeze_vision)
         self.model.model.language_model.requires_grad_(not freeze_llm)
+        if lora:
+            self._add_lora(dict(lora))
+
+    def _add_lora(self, lora: dict) -> None:
+        from peft import LoraConfig, inject_adapter_in_model
+        train_embeddings = lora.pop('train_embeddings', True)
+        lm = self.model.model.language_model
+        lm.requires_grad_(False)
+        inject_adapter_in_model(LoraConfig(**dict(dict(r=8, lora_alpha=16, lora_dropout=0.0,
+                                                       target_modules=['q_proj', 'k_proj', 'v_proj', 'o_proj']),
+                                                  **lora)), lm)
+        for n, p in lm.named_parameters():
+            if 'lora_' in n:
+                p.requires_grad_(True)
+        self.model.get_input_embeddings().requires_grad_(train_embeddings)
 
     def init_weights(self) -> None:
         """No-op: the HF model is initialised (or loaded) at construction; re-running HF's

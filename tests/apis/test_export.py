@@ -1,0 +1,32 @@
+import torch
+
+from tests.conftest import tiny_model_cfg
+from visionllm.apis.export import export_generalist, load_exported
+from visionllm.registry import MODELS
+
+
+def test_export_roundtrip(tokenizer_dir, tmp_path):
+    from mmengine.config import Config
+
+    from tests.models.decoders.test_generation import TINY_UNET, TINY_VAE
+    gen = Config.fromfile('configs/_base_/models/gen_decoder_tiny.py').gen_decoder.to_dict()
+    gen['unet'].update(TINY_UNET)
+    gen['vae'].update(TINY_VAE)
+    cfg = Config(dict(model=tiny_model_cfg(tokenizer_dir, decoders=dict(gen=gen))))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    model.eval()
+    export_generalist(model, cfg, str(tmp_path / 'out'))
+    assert (tmp_path / 'out/mllm/config.json').exists() and (tmp_path / 'out/gen/unet/config.json').exists()
+    model2 = load_exported(str(tmp_path / 'out'))
+    ids = torch.tensor([model.tokenizer('a red circle[GEN]', add_special_tokens=False).input_ids + [
+        model.superlink.placeholder_id] * 64])
+    with torch.no_grad():
+        h1 = model.mllm.forward_llm(model.embed(ids, None))[0]
+        h2 = model2.mllm.forward_llm(model2.embed(ids, None))[0]
+    assert torch.allclose(h1, h2, atol=1e-5)
+    for (k, a), b in zip(model.decoders.gen.state_dict().items(), model2.decoders.gen.state_dict().values()):
+        assert torch.equal(a, b), k
+    from diffusers import UNet2DConditionModel
+    assert UNet2DConditionModel.from_pretrained(str(tmp_path / 'out/gen/unet')).config.in_channels == 4

@@ -1,0 +1,101 @@
+"""DDP / FSDP / DeepSpeed on CPU with 2 processes (torchrun, gloo) against a single process."""
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from tests.conftest import REPO, tiny_config
+
+TEXT_CFG = 'configs/visionllm/visionllm_internvl-tiny_text_1xb8-2k_synthetic.py'
+
+
+def _equal_length_data(root: str) -> str:
+    """8 VQA rows whose answers are all one token + <|im_end|>: token means equal sample means, so the
+    DDP average of per-rank losses equals the single-process loss of the same global batch."""
+    rows = [json.loads(line) for line in open(osp.join(root, 'conversations/vqa_train.jsonl'))]
+    rows = [r for r in rows if r['conversations'][1]['value'] in ('yes', 'no')][:8]
+    assert len(rows) == 8
+    path = osp.join(root, 'conversations/vqa_equal.jsonl')
+    with open(path, 'w') as f:
+        f.writelines(json.dumps(r) + '\n' for r in rows)
+    return path
+
+
+def _config(tmp_path, synth_root, tokenizer_dir, batch_size: int) -> str:
+    cfg = tiny_config(TEXT_CFG, synth_root, tokenizer_dir, str(tmp_path), iters=2)
+    ann = _equal_length_data(synth_root)
+    cfg.train_dataloader = dict(
+        batch_size=batch_size, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=False),
+        collate_fn=dict(type='visionllm.visionllm_collate'),
+        dataset=dict(type='ConversationDataset', data_root=synth_root, ann_file=ann, task='vqa',
+                     pipeline=cfg.text_pipeline))
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=2, val_interval=100)
+    cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
+    cfg.test_dataloader = cfg.test_evaluator = cfg.test_cfg = None
+    cfg.param_scheduler = []
+    cfg.optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.0))
+    cfg.custom_hooks = [dict(type='LossRecorderHook')]
+    cfg.custom_imports = dict(imports=['tests.engine.loss_recorder'], allow_failed_imports=False)
+    cfg.model.mllm.text_config.update(hidden_size=64, intermediate_size=128)
+    cfg.randomness = dict(seed=0, deterministic=False)
+    path = str(tmp_path / 'cfg.py')
+    cfg.dump(path)
+    return path
+
+
+def _run(args, nproc: int = 1):
+    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1', MASTER_PORT=str(29500 + os.getpid() % 1000))
+    cmd = [sys.executable, 'tools/train.py', *args] if nproc == 1 else \
+        [sys.executable, '-m', 'torch.distributed.run', f'--nproc_per_node={nproc}', '--master_port',
+         env['MASTER_PORT'], 'tools/train.py', *args, '--launcher', 'pytorch']
+    r = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
+    return r
+
+
+def _weights(path):
+    sd = torch.load(path, map_location='cpu', weights_only=False)
+    sd = sd.get('state_dict', sd.get('module', sd))
+    return {k.replace('module.', '', 1): v.float() for k, v in sd.items() if torch.is_tensor(v)}
+
+
+def _losses(work):
+    return [json.load(open(osp.join(work, f))) for f in sorted(os.listdir(work)) if f.startswith('losses_rank')]
+
+
+@pytest.fixture(scope='module')
+def single(tmp_path_factory, synth_root, tokenizer_dir):
+    work = tmp_path_factory.mktemp('single')
+    _run([_config(work, synth_root, tokenizer_dir, 4), '--work-dir', str(work)])
+    return work
+
+
+def test_ddp_matches_single_process(single, tmp_path, synth_root, tokenizer_dir):
+    _run([_config(tmp_path, synth_root, tokenizer_dir, 2), '--work-dir', str(tmp_path)], nproc=2)
+    (ref, ), (r0, r1) = _losses(single), _losses(tmp_path)
+    for step in range(2):
+        assert abs((r0[step]['loss'] + r1[step]['loss']) / 2 - ref[step]['loss']) < 1e-4
+    a, b = _weights(single / 'iter_2.pth'), _weights(tmp_path / 'iter_2.pth')
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.allclose(a[k], b[k], atol=1e-4), k
+
+
+@pytest.mark.parametrize('engine', ['fsdp', 'zero2'])
+def test_flexible_runner_engines_match_and_resume(engine, single, tmp_path, synth_root, tokenizer_dir):
+    if engine.startswith('zero'):
+        pytest.importorskip('deepspeed')
+    flag = ['--fsdp'] if engine == 'fsdp' else ['--deepspeed', engine]
+    cfg = _config(tmp_path, synth_root, tokenizer_dir, 2)
+    _run([cfg, '--work-dir', str(tmp_path), *flag], nproc=2)
+    (ref, ), ranks = _losses(single), _losses(tmp_path)
+    assert abs(sum(r[0]['loss'] for r in ranks) / 2 - ref[0]['loss']) < 1e-3
+    assert osp.exists(tmp_path / 'iter_2.pth')
+    _run([cfg, '--work-dir', str(tmp_path), *flag, '--resume', '--cfg-options', 'train_cfg.max_iters=3'], nproc=2)
+    ranks = _losses(tmp_path)
+    assert len(ranks[0]) == 3  # 2 steps, then exactly one more after resuming at iteration 2
+    assert osp.exists(tmp_path / 'iter_3.pth')
