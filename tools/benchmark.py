@@ -169,8 +169,9 @@ def bench_params(args):
         print(f'  {k:18s} {sum(p.numel() for p in m.parameters()) / 1e6:10.1f} M')
     print(f'  {"total":18s} {total / 1e6:10.1f} M  (trainable {trainable / 1e6:.1f} M)')
     gib = 1024 ** 3
+    train_state = (trainable * 16 + (total - trainable) * 2) / gib
     print(f'  memory: bf16 weights {total * 2 / gib:.2f} GiB; AdamW mixed-precision training state '
-          f'(bf16 weights + grads, fp32 master + 2 moments = 16 B/param) {trainable * 16 / gib + (total - trainable) * 2 / gib:.2f} GiB '
+          f'(bf16 weights + grads, fp32 master + 2 moments = 16 B/param) {train_state:.2f} GiB '
           f'before activations; ZeRO-3 over 8 ranks: {trainable * 16 / 8 / gib:.2f} GiB/rank')
 
 

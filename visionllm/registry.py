@@ -19,6 +19,7 @@ from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
 from mmengine.registry import OPTIMIZERS as MMENGINE_OPTIMIZERS
 from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
 from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
+from mmengine.registry import STRATEGIES as MMENGINE_STRATEGIES
 from mmengine.registry import TASK_UTILS as MMENGINE_TASK_UTILS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
@@ -59,3 +60,4 @@ LOG_PROCESSORS = Registry(
 INFERENCERS = Registry('inferencer', parent=MMENGINE_INFERENCERS, locations=['visionllm.apis'], scope=SCOPE)
 FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS, locations=['visionllm.datasets'], scope=SCOPE)
 WEIGHT_INITIALIZERS = Registry('weight initializer', parent=MMENGINE_WEIGHT_INITIALIZERS, scope=SCOPE)
+STRATEGIES = Registry('strategy', parent=MMENGINE_STRATEGIES, locations=['visionllm.engine'], scope=SCOPE)

@@ -6,7 +6,7 @@ synthetic_classes = [f'{c} {s}' for c in ('red', 'green', 'blue', 'yellow', 'pur
                      for s in ('circle', 'square', 'triangle', 'star', 'cross')]
 model = dict(type='ClosedSetSpecialist', classes=synthetic_classes, condition_dims=128,
              decoder={{_base_.det_decoder}}, data_preprocessor=dict(type='VisionLLMDataPreprocessor'))
-optim_wrapper = dict(optimizer=dict(lr=2e-4), clip_grad=dict(max_norm=0.1))
+optim_wrapper = dict(optimizer=dict(lr=3e-4), clip_grad=dict(max_norm=0.1))  # as the generalist's decoder
 loader = dict(num_workers=1, persistent_workers=True, collate_fn=dict(type='visionllm.visionllm_collate'))
 train_dataloader = dict(batch_size=8, sampler=dict(type='InfiniteSampler', shuffle=True),
                         dataset={{_base_.det_train}}, **loader)

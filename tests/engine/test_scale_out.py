@@ -13,11 +13,13 @@ from tests.conftest import REPO, tiny_config
 TEXT_CFG = 'configs/visionllm/visionllm_internvl-tiny_text_1xb8-2k_synthetic.py'
 
 
-def _equal_length_data(root: str) -> str:
-    """8 VQA rows whose answers are all one token + <|im_end|>: token means equal sample means, so the
+def _equal_length_data(root: str, tokenizer_dir: str) -> str:
+    """8 VQA rows whose answers are all one token (+ <|im_end|>): token means equal sample means, so the
     DDP average of per-rank losses equals the single-process loss of the same global batch."""
+    from transformers import AutoTokenizer
+    tok = AutoTokenizer.from_pretrained(tokenizer_dir)
     rows = [json.loads(line) for line in open(osp.join(root, 'conversations/vqa_train.jsonl'))]
-    rows = [r for r in rows if r['conversations'][1]['value'] in ('yes', 'no')][:8]
+    rows = [r for r in rows if len(tok(r['conversations'][1]['value'], add_special_tokens=False).input_ids) == 1][:8]
     assert len(rows) == 8
     path = osp.join(root, 'conversations/vqa_equal.jsonl')
     with open(path, 'w') as f:
@@ -27,7 +29,7 @@ def _equal_length_data(root: str) -> str:
 
 def _config(tmp_path, synth_root, tokenizer_dir, batch_size: int) -> str:
     cfg = tiny_config(TEXT_CFG, synth_root, tokenizer_dir, str(tmp_path), iters=2)
-    ann = _equal_length_data(synth_root)
+    ann = _equal_length_data(synth_root, tokenizer_dir)
     cfg.train_dataloader = dict(
         batch_size=batch_size, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=False),
         collate_fn=dict(type='visionllm.visionllm_collate'),
@@ -42,7 +44,7 @@ def _config(tmp_path, synth_root, tokenizer_dir, batch_size: int) -> str:
     cfg.custom_imports = dict(imports=['tests.engine.loss_recorder'], allow_failed_imports=False)
     cfg.model.mllm.text_config.update(hidden_size=64, intermediate_size=128)
     cfg.randomness = dict(seed=0, deterministic=False)
-    path = str(tmp_path / 'cfg.py')
+    path = str(tmp_path.parent / f'{tmp_path.name}_cfg.py')  # not in the work dir: the runner dumps there
     cfg.dump(path)
     return path
 
@@ -85,7 +87,7 @@ def test_ddp_matches_single_process(single, tmp_path, synth_root, tokenizer_dir)
         assert torch.allclose(a[k], b[k], atol=1e-4), k
 
 
-@pytest.mark.parametrize('engine', ['fsdp', 'zero2'])
+@pytest.mark.parametrize('engine', ['fsdp', 'zero2', 'zero3'])
 def test_flexible_runner_engines_match_and_resume(engine, single, tmp_path, synth_root, tokenizer_dir):
     if engine.startswith('zero'):
         pytest.importorskip('deepspeed')

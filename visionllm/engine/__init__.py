@@ -1,4 +1,4 @@
-"""Engine: hooks, optimizer constructors."""
+"""Engine: hooks, strategies, scale-out glue."""
 from .hooks import (
                     BadSampleHook,
                     GenerationGridHook,
@@ -7,6 +7,7 @@ from .hooks import (
                     ThroughputHook,
                     VisionLLMVisualizationHook,
 )
+from .strategies import TorchFSDPStrategy
 
 __all__ = ['BadSampleHook', 'GenerationGridHook', 'PeriodicInferenceHook', 'ShowTrainSampleHook', 'ThroughputHook',
-           'VisionLLMVisualizationHook']
+           'VisionLLMVisualizationHook', 'TorchFSDPStrategy']

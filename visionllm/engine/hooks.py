@@ -109,25 +109,28 @@ class GenerationGridHook(Hook):
 
 @HOOKS.register_module()
 class ShowTrainSampleHook(Hook):
-    """Before training, log ``num_samples`` samples of the first batch as the model will see them:
-    the chat-template text with routing tokens and query slots (decoded from the token ids), the
-    learned (assistant) part, and the decoder targets."""
+    """At the first training iteration, log ``num_samples`` samples of the batch as the model sees them:
+    the chat-template text with routing tokens and query slots (decoded from the token ids), the learned
+    (assistant) part, and the decoder targets."""
 
     def __init__(self, num_samples: int = 1):
         self.num_samples = num_samples
+        self._done = False
 
-    def before_train(self, runner) -> None:
+    def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
+        if self._done or not data_batch or not data_batch.get('data_samples'):
+            return
+        self._done = True
         model = runner.model.module if hasattr(runner.model, 'module') else runner.model
         if not hasattr(model, 'encode_sample'):
             return
-        batch = next(iter(runner.train_dataloader))
-        for s in batch['data_samples'][:self.num_samples]:
+        tok = model.tokenizer
+        ctx = tok.convert_tokens_to_ids('<IMG_CONTEXT>')
+        for s in data_batch['data_samples'][:self.num_samples]:
             ids, labels = model.encode_sample(s, int(s.get('num_tiles', 0)), False)
-            text = model.tokenizer.decode(ids)
-            ctx = model.tokenizer.convert_tokens_to_ids('<IMG_CONTEXT>')
-            text = text.replace('<IMG_CONTEXT>' * ids.count(ctx), f'<IMG_CONTEXT> x {ids.count(ctx)}')
-            learned = model.tokenizer.decode([i for i, lb in zip(ids, labels) if lb != -100])
-            targets = {k: tuple(getattr(s, k).shape) if hasattr(getattr(s, k), 'shape') else len(getattr(s, k))
+            text = tok.decode(ids).replace('<IMG_CONTEXT>' * ids.count(ctx), f'<IMG_CONTEXT> x {ids.count(ctx)}')
+            learned = tok.decode([i for i, lb in zip(ids, labels) if lb != -100])
+            targets = {k: len(getattr(s, k)) if k == 'gt_instances' else tuple(getattr(s, k).shape)
                        for k in ('gt_instances', 'gt_sem_seg', 'gt_image') if k in s}
             runner.logger.info(f'training sample ({s.get("task")}, {len(ids)} tokens): {text!r}\n'
                                f'  learned: {learned!r}\n  targets: {targets}')

@@ -78,5 +78,5 @@ def apply_scale_out(cfg, deepspeed: Optional[str] = None, fsdp: bool = False, am
         wrapper = dict(type='MMFullyShardedDataParallel', use_orig_params=True)
         if not torch.cuda.is_available():
             wrapper['device_id'] = 'cpu'
-        cfg.strategy = dict(type='FSDPStrategy', model_wrapper=wrapper)
+        cfg.strategy = dict(type='visionllm.TorchFSDPStrategy', model_wrapper=wrapper)
         cfg.optim_wrapper = dict(type='OptimWrapper', optimizer=opt, clip_grad=cfg.optim_wrapper.get('clip_grad'))

@@ -142,6 +142,9 @@ class VisionLLM(BaseModel):
         else:
             losses['lm.loss'] = hidden.sum() * 0.0
         conditions = self.superlink.gather(hidden, input_ids)
+        unused_banks = [b for f, b in self.superlink.banks.items() if f not in conditions]
+        if unused_banks:  # keep every parameter in the graph for DDP
+            losses['lm.loss'] = losses['lm.loss'] + sum(b.sum() for b in unused_banks) * 0.0
         for family, decoder in self.decoders.items():
             if family not in conditions:
                 if self.touch_unused_decoders:
