@@ -67,9 +67,8 @@ def _step_parts(model, opt, inputs, samples) -> dict:
     t0 = time.perf_counter()
     _full_step(model, opt, inputs, samples)
     out['total'] = time.perf_counter() - t0
-    enc = [model.encode_sample(s, int(n), False) for s, n in zip(samples, inputs['num_tiles'])]
-    ids = model._pad([e[0] for e in enc], model.tokenizer.pad_token_id, left=False)
-    mask = model.superlink.attention_mask(ids, model._pad([[1] * len(e[0]) for e in enc], 0, left=False))
+    ids, _, pad_mask = model.sequences(samples, inputs['num_tiles'])
+    mask = model.superlink.attention_mask(ids, pad_mask)
     t0 = time.perf_counter()
     hidden, logits, _ = model.mllm.forward_llm(model.embed(ids, inputs['pixel_values']), mask)
     logits.float().mean().backward()

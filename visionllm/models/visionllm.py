@@ -118,19 +118,22 @@ class VisionLLM(BaseModel):
             return self._forward_tensor(inputs, data_samples)
         raise ValueError(f'invalid mode {mode!r}; expected loss, predict or tensor')
 
+    def sequences(self, samples: List[VisionLLMDataSample], num_tiles, for_generation: bool = False
+                  ) -> Tuple[Tensor, Tensor, Tensor]:
+        """Padded (input_ids, labels, attention mask) [B, L] of samples; left padding for generation."""
+        enc = [self.encode_sample(s, int(n), for_generation) for s, n in zip(samples, num_tiles)]
+        ids = self._pad([e[0] for e in enc], self.tokenizer.pad_token_id, left=for_generation)
+        labels = self._pad([e[1] for e in enc], IGNORE_INDEX, left=for_generation)
+        return ids, labels, self._pad([[1] * len(e[0]) for e in enc], 0, left=for_generation)
+
     def _forward_tensor(self, inputs, data_samples):
-        ids, labels = zip(*[self.encode_sample(s, int(n), False) for s, n in zip(data_samples, inputs['num_tiles'])])
-        input_ids = self._pad(list(ids), self.tokenizer.pad_token_id, left=False)
-        mask = self._pad([[1] * len(s) for s in ids], 0, left=False)
+        input_ids, _, mask = self.sequences(data_samples, inputs['num_tiles'])
         hidden, logits, _ = self.mllm.forward_llm(self.embed(input_ids, inputs['pixel_values']),
                                                   self.superlink.attention_mask(input_ids, mask))
         return logits
 
     def loss(self, inputs: dict, data_samples: List[VisionLLMDataSample]) -> Dict[str, Tensor]:
-        enc = [self.encode_sample(s, int(n), False) for s, n in zip(data_samples, inputs['num_tiles'])]
-        input_ids = self._pad([e[0] for e in enc], self.tokenizer.pad_token_id, left=False)
-        labels = self._pad([e[1] for e in enc], IGNORE_INDEX, left=False)
-        mask = self._pad([[1] * len(e[0]) for e in enc], 0, left=False)
+        input_ids, labels, mask = self.sequences(data_samples, inputs['num_tiles'])
         target = torch.full_like(labels, IGNORE_INDEX)
         target[:, :-1] = labels[:, 1:]
         learn = target != IGNORE_INDEX
@@ -184,18 +187,14 @@ class VisionLLM(BaseModel):
             return torch.cat(parts) if parts else None
 
         if prompted:
-            ids = [self.encode_sample(data_samples[i], num_tiles[i], False)[0] for i in prompted]
-            input_ids = self._pad(ids, self.tokenizer.pad_token_id, left=False)
-            mask = self._pad([[1] * len(s) for s in ids], 0, left=False)
+            input_ids, _, mask = self.sequences([data_samples[i] for i in prompted], [num_tiles[i] for i in prompted])
             hidden, _, _ = self.mllm.forward_llm(self.embed(input_ids, tiles_of(prompted)),
                                                  self.superlink.attention_mask(input_ids, mask),
                                                  logits_mask=torch.zeros_like(mask, dtype=torch.bool))
             for f, c in self.superlink.gather(hidden, input_ids).items():
                 all_conds.setdefault(f, []).append(c.remap_samples(torch.tensor(prompted, device=self.device)))
         if free:
-            ids = [self.encode_sample(data_samples[i], num_tiles[i], True)[0] for i in free]
-            input_ids = self._pad(ids, self.tokenizer.pad_token_id, left=True)
-            mask = self._pad([[1] * len(s) for s in ids], 0, left=True)
+            input_ids, _, mask = self.sequences([data_samples[i] for i in free], [num_tiles[i] for i in free], True)
             out = generate_with_queries(self.mllm, self.superlink, self.embed(input_ids, tiles_of(free)), mask,
                                         input_ids, self.test_cfg['max_new_tokens'], self.tokenizer.eos_token_id)
             for k, i in enumerate(free):
