@@ -53,7 +53,8 @@ def tiny_config(path: str, synth_root: str, tokenizer_dir: str, work_dir: str, i
     from mmengine.config import Config
     cfg = Config.fromfile(osp.join(REPO, path))
     d = _replace(cfg.to_dict(), 'data/synthetic/', synth_root.rstrip('/') + '/')
-    d = _replace(d, 'data/my_coco/', synth_root.rstrip('/') + '/')  # the custom-data template
+    for template in ('data/my_coco/', 'data/my_seg/', 'data/my_kpt/'):  # the custom-data templates
+        d = _replace(d, template, synth_root.rstrip('/') + '/')
     d = _replace(d, 'data/tokenizers/synthetic-bpe', tokenizer_dir)
     cfg = Config(d)
     cfg.work_dir = work_dir

@@ -3,6 +3,8 @@
 Examples:
   python tools/infer.py demo/ CONFIG --weights CKPT --texts 'red circle . blue square' --out-dir outputs
   python tools/infer.py img.png CONFIG --weights CKPT --question 'How many red circles are there?'
+  python tools/infer.py imgs/ CONFIG --weights CKPT --segment --texts 'background . red circle'
+  python tools/infer.py imgs/ CONFIG --weights CKPT --pose shape --keypoints 'top . left . center'
   python tools/infer.py out_name CONFIG --weights CKPT --generate 'a red circle above a blue square'
   python tools/infer.py img.png CONFIG --weights CKPT --edit 'make the red circle blue'
 """
@@ -20,6 +22,9 @@ def parse_args():
     p.add_argument('--weights', help='checkpoint file')
     p.add_argument('--texts', help="class names separated by ' . ', e.g. 'red circle . blue square'")
     p.add_argument('--question', help='ask this question instead of detecting (chat)')
+    p.add_argument('--segment', action='store_true', help='semantic segmentation of --texts instead of detection')
+    p.add_argument('--pose', metavar='OBJECT', help="keypoints of each OBJECT, named by --keypoints 'a . b'")
+    p.add_argument('--keypoints', help="keypoint names for --pose, e.g. 'top . left . center'")
     p.add_argument('--generate', help='generate an image from this text (inputs is then the output name)')
     p.add_argument('--edit', help='edit each input image following this instruction')
     p.add_argument('--steps', type=int, help='diffusion sampling steps (generate / edit)')
@@ -54,6 +59,23 @@ def main():
                 path = osp.join(args.out_dir, 'edited_' + osp.basename(img))
                 write_rgb(path, inf.edit(img, args.edit, free=args.free, **opts))
                 print(f'wrote {path}')
+            return
+        if args.segment or args.pose:
+            import json
+            import os
+            if args.segment:
+                res = inf.segment(args.inputs, args.texts, batch_size=args.batch_size, out_dir=args.out_dir)
+                res = [dict(class_names=r['class_names'], label_counts={
+                    r['class_names'][k]: int((r['label_map'] == k).sum()) for k in range(len(r['class_names']))})
+                    for r in res]
+            else:
+                res = inf.pose(args.inputs, args.pose, args.keypoints, batch_size=args.batch_size,
+                               pred_score_thr=args.pred_score_thr, out_dir=args.out_dir)
+            os.makedirs(args.out_dir, exist_ok=True)
+            with open(osp.join(args.out_dir, 'predictions.json'), 'w') as f:
+                json.dump(res, f)
+            print(f'{len(res)} images; pictures in {osp.join(args.out_dir, "vis")}, '
+                  f'JSON in {osp.join(args.out_dir, "predictions.json")}')
             return
         if args.question:
             for img in list_images(args.inputs):

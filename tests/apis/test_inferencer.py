@@ -52,3 +52,33 @@ def test_free_mode_and_arrays_and_chat(inferencer):
     assert isinstance(answer, str)
     with pytest.raises(PromptError, match='no such image'):
         inferencer('missing.png', texts='a')
+
+
+@pytest.fixture(scope='module')
+def all_tasks(synth_root, tokenizer_dir, tmp_path_factory):
+    """An inferencer over the joint config: every decoder family (random weights)."""
+    cfg = tiny_config('configs/visionllm/visionllm_internvl-tiny_stage2-joint_1xb8-3k_synthetic.py', synth_root,
+                      tokenizer_dir, str(tmp_path_factory.mktemp('all')))
+    for fam in ('gen', 'edit'):
+        cfg.model.decoders[fam].test_cfg.num_inference_steps = 2
+    cfg.model.decoders.pose.test_cfg.score_thr = 0.0
+    return VisionLLMInferencer(cfg)
+
+
+def test_segment_pose_generate_edit(all_tasks, synth_root, tmp_path):
+    img = osp.join(synth_root, 'images/val/000001.png')
+    seg = all_tasks.segment(img, 'background . red circle . blue star', out_dir=str(tmp_path))
+    assert seg[0]['label_map'].shape == (96, 96) and seg[0]['label_map'].max() < 3
+    assert osp.exists(tmp_path / 'vis' / '000001.png')
+    pose = all_tasks.pose([img, img], 'shape', 'top . center', batch_size=2, pred_score_thr=0.0,
+                          skeleton=[('center', 'top')], out_dir=str(tmp_path / 'p'))
+    assert len(pose) == 2 and pose[0]['keypoint_names'] == ['top', 'center']
+    assert len(pose[0]['keypoints']) == len(pose[0]['bboxes']) > 0 and len(pose[0]['keypoints'][0]) == 2
+    images = all_tasks.generate(['a red circle above a blue square', 'a green star'], seed=1)
+    assert len(images) == 2 and images[0].shape == (64, 64, 3) and images[0].dtype == np.uint8
+    edited = all_tasks.edit(img, 'make the red circle blue')
+    assert edited.shape == (64, 64, 3)
+    with pytest.raises(PromptError, match='needs an image'):
+        all_tasks.edit(None, 'make it blue')
+    with pytest.raises(PromptError, match='empty generation prompt'):
+        all_tasks.generate(' ')

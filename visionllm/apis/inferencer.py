@@ -149,6 +149,55 @@ class VisionLLMInferencer:
         item = self._prepare(list_images(image)[0], conv[:1] if free else conv, task='edit', instruction=instruction)
         return self._images([item], 1, sampling, 'edit')[0]
 
+    def segment(self, inputs: Union[ImageInput, Sequence[ImageInput]], texts, batch_size: int = 1,
+                out_dir: Optional[str] = None) -> List[dict]:
+        """Semantic segmentation over the prompted class names: per image ``{'label_map': [H, W] int
+        (index into 'class_names'), 'class_names': [...]}``; with ``out_dir`` also overlay pictures."""
+        names = parse_texts(texts)
+        if len(names) > self.max_classes_per_prompt:
+            raise PromptError(f'{len(names)} classes; at most {self.max_classes_per_prompt} per segmentation prompt')
+        conv = [dict(role='user', content='<image>\n' + prompts.SEG_PROMPT.format(classes=prompts.join_names(names))),
+                dict(role='assistant', content=prompts.grouped_answer(names, '[SEG]'))]
+        return self._dense(inputs, conv, dict(task='semseg', class_names=names), batch_size, out_dir,
+                           lambda s: dict(label_map=s.pred_sem_seg.data[0].cpu().numpy(), class_names=names))
+
+    def pose(self, inputs: Union[ImageInput, Sequence[ImageInput]], object_name: str, keypoints,
+             batch_size: int = 1, pred_score_thr: float = 0.3, out_dir: Optional[str] = None,
+             skeleton: Sequence[Sequence[str]] = ()) -> List[dict]:
+        """Detect ``object_name`` and locate the named ``keypoints`` of each instance: per image
+        ``{'bboxes', 'scores', 'keypoints' [N, K, 2], 'keypoint_scores' [N, K], 'keypoint_names'}``."""
+        kpts = parse_texts(keypoints)
+        obj = parse_texts([object_name])[0]
+        answer = prompts.DET_ANSWER_LEAD + f'{obj}[DET], ' + ', '.join(f'{k}[POSE]' for k in kpts) + '.'
+        conv = [dict(role='user', content='<image>\n' + prompts.POSE_PROMPT.format(
+            keypoints=prompts.join_names(kpts), classes=obj)), dict(role='assistant', content=answer)]
+
+        def result(s):
+            inst = s.pred_instances
+            keep = (inst.scores >= pred_score_thr).nonzero().flatten()
+            inst = inst[keep] if 'keypoints' in inst else inst[keep[:0]]
+            return dict(bboxes=inst.bboxes.tolist(), scores=inst.scores.tolist(), keypoint_names=kpts,
+                        keypoints=inst.keypoints.tolist() if 'keypoints' in inst else [],
+                        keypoint_scores=inst.keypoint_scores.tolist() if 'keypoint_scores' in inst else [])
+        return self._dense(inputs, conv, dict(task='pose', class_names=[obj], keypoint_names=kpts,
+                                              skeleton=[tuple(p) for p in skeleton]),
+                           batch_size, out_dir, result, pred_score_thr)
+
+    def _dense(self, inputs, conv, meta: dict, batch_size: int, out_dir: Optional[str], result,
+               pred_score_thr: float = 0.3) -> List[dict]:
+        images = list_images(inputs)
+        out = []
+        for i in range(0, len(images), batch_size):
+            chunk = images[i:i + batch_size]
+            for k, s in enumerate(self._run([self._prepare(img, conv, **meta) for img in chunk])):
+                out.append(result(s))
+                if out_dir:
+                    img = chunk[k]
+                    name = osp.splitext(osp.basename(img))[0] if isinstance(img, str) else f'array_{i + k}'
+                    self.visualizer.add_datasample(name, _as_rgb(img), s, pred_score_thr=pred_score_thr,
+                                                   out_file=osp.join(out_dir, 'vis', name + '.png'))
+        return out
+
     def _images(self, items: list, batch_size: int, sampling: dict, family: str) -> List[np.ndarray]:
         decoder = self.model.decoders[family] if family in self.model.decoders else None
         if decoder is None:
