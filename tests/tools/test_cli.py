@@ -26,6 +26,9 @@ def det_run(tmp_path_factory, synth_root, tokenizer_dir):
     cfg = tiny_config(DET_CFG, synth_root, tokenizer_dir, str(work))
     for ds in cfg.val_dataloader.dataset.datasets:
         ds.indices = 2
+    img = osp.join(synth_root, 'images/val/000000.png')
+    cfg.custom_hooks.append(dict(type='PeriodicInferenceHook', interval=2, prompts=[
+        dict(image=img, task='det', texts='red circle . blue star'), dict(image=img, task='chat', question='Hi?')]))
     path = str(work / 'cfg.py')
     cfg.dump(path)
     r = run(['tools/train.py', path])
@@ -39,6 +42,11 @@ def test_train_two_iterations_then_resume(det_run, tmp_path):
     assert 'Iter(train) [2/2]' in log and 'det.loss_cls' in log and 'lm.loss' in log
     assert 'training sample (det' in log and '[DET][EMB]' in log      # ShowTrainSampleHook
     assert 'samples_per_s' in log and 'tokens_per_s' in log           # ThroughputHook
+    answers = glob.glob(str(work / '*' / 'periodic_inference' / 'iter_2.json'))  # PeriodicInferenceHook
+    assert len(answers) == 1 and len(glob.glob(str(work / '*' / 'periodic_inference' / 'iter_2_0.png'))) == 1
+    import json
+    saved = json.load(open(answers[0]))
+    assert 'predictions' in saved[0] and isinstance(saved[1]['answer'], str)
     assert osp.exists(work / 'iter_2.pth')
     r2 = run(['tools/train.py', path, '--resume', '--cfg-options', 'train_cfg.max_iters=3',
               'train_cfg.val_interval=100'])

@@ -14,12 +14,15 @@ class OVCocoKeypointMetric(PoseCocoMetric):
 
     Predicted keypoints are reordered by name to the annotation file's keypoint list (names the prompt
     did not ask for get score 0); sigmas come from ``sigmas`` or a JSON file with ``keypoint_sigmas``
-    (the synthetic ``meta.json``), default 0.05 each. Evaluates samples of task ``pose``.
+    (the synthetic ``meta.json``), default 0.05 each. Evaluates samples of task ``pose``. Instances are
+    ranked by their detection score (``score_mode='bbox'``) without OKS-NMS unless configured.
     """
     default_prefix = 'pose'
 
     def __init__(self, ann_file: str, sigmas: Optional[Sequence[float]] = None, sigmas_file: Optional[str] = None,
                  category: Optional[str] = None, **kwargs):
+        kwargs.setdefault('score_mode', 'bbox')
+        kwargs.setdefault('nms_mode', 'none')
         super().__init__(ann_file=ann_file, **kwargs)
         cats = [c for c in self.coco.loadCats(self.coco.getCatIds()) if c.get('keypoints') and
                 (category is None or c['name'] == category)]

@@ -6,7 +6,10 @@ is chosen by the prompt. For each instance (ground-truth boxes in training, the 
 boxes at inference — decoders run in config order, detection first) the box region of a stride-4
 feature map from the decoder's own backbone is resampled to R x R (a pure-PyTorch RoI align), and every
 keypoint's embedding (an MLP of its query states, mean over the Q queries) is dotted with the pixel
-embeddings to give its heatmap. Targets / decoding: mmpose's MSRAHeatmap codec; loss: KeypointMSELoss.
+embeddings to give its heatmap. Targets / decoding: mmpose's MSRAHeatmap codec. Loss: by default a
+cross-entropy between the softmax over the heatmap and the normalised Gaussian target (a distribution
+over positions; it learns in hundreds of iterations where mmpose's per-pixel KeypointMSELoss sits on its
+all-zero plateau), or ``loss=dict(type='mmpose.KeypointMSELoss', ...)``.
 """
 from typing import Dict, List, Optional
 
@@ -47,7 +50,8 @@ class OVPoseDecoder(BaseTaskDecoder):
         embed_dims: width d of the pixel embeddings.
         roi_size: R, heatmap side per instance.
         box_expand: boxes are enlarged by this factor around their centre before resampling.
-        codec / loss: mmpose configs (``codec`` gets ``input_size = heatmap_size = (R, R)``).
+        codec: mmpose codec config (gets ``input_size = heatmap_size = (R, R)``).
+        loss: None for the spatial softmax cross-entropy, or an mmpose heatmap loss config.
         test_cfg: ``score_thr`` and ``max_instances`` of the detected instances used.
     """
 
@@ -59,7 +63,7 @@ class OVPoseDecoder(BaseTaskDecoder):
         from mmpose.registry import KEYPOINT_CODECS
         with DefaultScope.overwrite_default_scope('mmpose'):
             self.backbone = MODELS.build(ConfigDict(backbone))
-            self.loss_fn = MODELS.build(loss or dict(type='mmpose.KeypointMSELoss', use_target_weight=True))
+            self.loss_fn = MODELS.build(loss) if loss else None
             codec_cfg = dict(type='MSRAHeatmap', sigma=1.5)
             codec_cfg.update(codec or {}, input_size=(roi_size, roi_size), heatmap_size=(roi_size, roi_size))
             self.codec = KEYPOINT_CODECS.build(codec_cfg)
@@ -126,7 +130,12 @@ class OVPoseDecoder(BaseTaskDecoder):
         target = torch.from_numpy(np.stack(targets)).to(heat)
         weight = torch.from_numpy(np.stack(weights)).to(heat) * kp_mask[[b for b, s in enumerate(data_samples)
                                                                           for _ in range(len(boxes[b]))]]
-        return dict(loss_kpt=self.loss_fn(heat, target, weight))
+        if self.loss_fn is not None:
+            return dict(loss_kpt=self.loss_fn(heat, target, weight))
+        dist = target.flatten(2)
+        dist = dist / dist.sum(-1, keepdim=True).clamp(min=1e-6)
+        ce = -(dist * F.log_softmax(heat.flatten(2), -1)).sum(-1)  # [N, K]
+        return dict(loss_kpt=(ce * weight).sum() / weight.sum().clamp(min=1))
 
     @torch.no_grad()
     def predict(self, decoder_inputs: Dict[str, Tensor], conditions: TaskConditions,
@@ -146,7 +155,10 @@ class OVPoseDecoder(BaseTaskDecoder):
         for s, inst in zip(data_samples, kept):  # predictions are in original coordinates -> input pixels
             sf = s.metainfo.get('scale_factor', (1.0, 1.0))
             boxes.append(inst.bboxes.to(images.device) * images.new_tensor([sf[0], sf[1], sf[0], sf[1]]))
-        heat = self._heatmaps(self._features(images), boxes, kp_emb, images.shape[-2:]).cpu().numpy()
+        heat = self._heatmaps(self._features(images), boxes, kp_emb, images.shape[-2:])
+        if self.loss_fn is None:  # scores: peak probability of the spatial softmax
+            heat = heat.flatten(2).softmax(-1).view_as(heat)
+        heat = heat.cpu().numpy()
         i = 0
         R = self.roi_size
         for b, (s, inst) in enumerate(zip(data_samples, kept)):
