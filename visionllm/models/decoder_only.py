@@ -22,8 +22,8 @@ class DecoderOnlyModel(BaseModel):
                  data_preprocessor: Optional[dict] = None, init_cfg=None):
         super().__init__(data_preprocessor=MODELS.build(data_preprocessor or dict(type='VisionLLMDataPreprocessor')),
                          init_cfg=init_cfg)
-        self.decoder = MODELS.build(decoder, default_args=dict(condition_dims=condition_dims,
-                                                                routing_tokens=[routing_token], num_queries=num_queries))
+        self.decoder = MODELS.build(decoder, default_args=dict(
+            condition_dims=condition_dims, routing_tokens=[routing_token], num_queries=num_queries))
         self.routing_token, self.task = routing_token, task
 
     @abstractmethod
