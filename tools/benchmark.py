@@ -4,6 +4,7 @@
   latency  CONFIG [--weights CKPT]     prompted vs free detection latency; batch 8 vs batch 1 throughput
   compare  CFG_A CKPT_A CFG_B CKPT_B   evaluate two checkpoints on the same val set; box/mask AP ratio A/B
   params   CONFIG                      build on the meta device: parameters per part, memory estimates
+  sample   CONFIG [--weights CKPT]     generation / editing sampling time per image (batch 1 and 8)
 """
 import argparse
 import os.path as osp
@@ -174,6 +175,31 @@ def bench_params(args):
           f'before activations; ZeRO-3 over 8 ranks: {trainable * 16 / 8 / gib:.2f} GiB/rank')
 
 
+def bench_sample(args):
+    import numpy as np
+    import torch
+
+    from visionllm.apis import VisionLLMInferencer
+    inf = VisionLLMInferencer(args.config, args.weights)
+    prompts_ = ['a red circle above a blue square', 'a green star left of an orange cross'] * 4
+    steps = dict(num_inference_steps=args.steps) if args.steps else {}
+    image = np.full((64, 64, 3), 128, np.uint8)
+    inf.generate(prompts_[:1], **steps)  # warm-up
+
+    def timed(fn):
+        t0 = time.perf_counter()
+        fn()
+        return time.perf_counter() - t0
+
+    g1 = timed(lambda: [inf.generate(p, batch_size=1, **steps) for p in prompts_[:4]]) / 4
+    g8 = timed(lambda: inf.generate(prompts_, batch_size=8, **steps)) / 8
+    e1 = timed(lambda: [inf.edit(image, 'make the circle green', **steps) for _ in range(4)]) / 4
+    n = args.steps or inf.model.decoders['gen'].test_cfg['num_inference_steps']
+    print(f'sampling time per image ({n} steps, {torch.get_num_threads()} threads):')
+    print(f'  generate  batch 1 {g1 * 1000:7.1f} ms   batch 8 {g8 * 1000:7.1f} ms   throughput x{g1 / g8:.2f}')
+    print(f'  edit      batch 1 {e1 * 1000:7.1f} ms')
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest='cmd', required=True)
@@ -189,8 +215,13 @@ def main():
         s.add_argument(a)
     s = sub.add_parser('params')
     s.add_argument('config')
+    s = sub.add_parser('sample')
+    s.add_argument('config')
+    s.add_argument('--weights')
+    s.add_argument('--steps', type=int, help='sampling steps (default: the decoder test_cfg)')
     args = p.parse_args()
-    dict(step=bench_step, latency=bench_latency, compare=bench_compare, params=bench_params)[args.cmd](args)
+    dict(step=bench_step, latency=bench_latency, compare=bench_compare, params=bench_params,
+         sample=bench_sample)[args.cmd](args)
 
 
 if __name__ == '__main__':

@@ -3,9 +3,10 @@ from .data_preprocessor import VisionLLMDataPreprocessor
 from .decoders import *  # noqa: F401,F403
 from .mllm import InternVLMLLM
 from .specialist import ClosedSetSpecialist
+from .specialist_chain import SpecialistChain
 from .superlink import SuperLink
 from .text_embedding_baseline import TextEmbeddingBaseline
 from .visionllm import VisionLLM
 
-__all__ = ['VisionLLMDataPreprocessor', 'InternVLMLLM', 'ClosedSetSpecialist', 'SuperLink',
+__all__ = ['VisionLLMDataPreprocessor', 'InternVLMLLM', 'ClosedSetSpecialist', 'SpecialistChain', 'SuperLink',
            'TextEmbeddingBaseline', 'VisionLLM']

@@ -1,15 +1,16 @@
 """Keypoint decoder (the ``pose`` family: [POSE]) on the instances of the detection groups.
 
-The answer names the object (a detection group) and then the keypoints to find, each a group of its
-own: ``shape[DET], top[POSE], left[POSE]``. Keypoint names are text, so the set and order of keypoints
-is chosen by the prompt. For each instance (ground-truth boxes in training, the detection decoder's
-boxes at inference — decoders run in config order, detection first) the box region of a stride-4
-feature map from the decoder's own backbone is resampled to R x R (a pure-PyTorch RoI align), and every
-keypoint's embedding (an MLP of its query states, mean over the Q queries) is dotted with the pixel
-embeddings to give its heatmap. Targets / decoding: mmpose's MSRAHeatmap codec. Loss: by default a
-cross-entropy between the softmax over the heatmap and the normalised Gaussian target (a distribution
-over positions; it learns in hundreds of iterations where mmpose's per-pixel KeypointMSELoss sits on its
-all-zero plateau), or ``loss=dict(type='mmpose.KeypointMSELoss', ...)``.
+The answer names the object (a detection group) and then the keypoints to find, each a group of its own:
+``shape[DET], top[POSE], left[POSE]``. Keypoint names are text, so the set and order of keypoints is
+chosen by the prompt. For each instance (ground-truth boxes in training, the detection decoder's boxes at
+inference — decoders run in config order, detection first) the box region of a stride-4 feature map from
+the decoder's own backbone is resampled to R x R (a pure-PyTorch RoI align), two box-relative coordinate
+channels are appended (CoordConv: "top" / "left" are largely positions in the box, which convolutions
+alone cannot see), and every keypoint's embedding (an MLP of its query states, mean over the Q queries)
+is dotted with the pixel embeddings to give its heatmap. Targets / decoding: mmpose's MSRAHeatmap codec.
+Loss: by default a cross-entropy between the softmax over the heatmap and the normalised Gaussian target
+(a distribution over positions; it learns in hundreds of iterations where mmpose's per-pixel
+KeypointMSELoss sits on its all-zero plateau), or ``loss=dict(type='mmpose.KeypointMSELoss', ...)``.
 """
 from typing import Dict, List, Optional
 
@@ -50,6 +51,7 @@ class OVPoseDecoder(BaseTaskDecoder):
         embed_dims: width d of the pixel embeddings.
         roi_size: R, heatmap side per instance.
         box_expand: boxes are enlarged by this factor around their centre before resampling.
+        coord_channels: append the (y, x) in-box coordinates in [-1, 1] to the RoI features.
         codec: mmpose codec config (gets ``input_size = heatmap_size = (R, R)``).
         loss: None for the spatial softmax cross-entropy, or an mmpose heatmap loss config.
         test_cfg: ``score_thr`` and ``max_instances`` of the detected instances used.
@@ -57,8 +59,8 @@ class OVPoseDecoder(BaseTaskDecoder):
 
     def __init__(self, backbone: dict, condition_dims: int, routing_tokens, num_queries: int,
                  in_channels=(32, 64), embed_dims: int = 64, roi_size: int = 32, box_expand: float = 1.25,
-                 codec: Optional[dict] = None, loss: Optional[dict] = None, test_cfg: Optional[dict] = None,
-                 init_cfg=None):
+                 coord_channels: bool = True, codec: Optional[dict] = None, loss: Optional[dict] = None,
+                 test_cfg: Optional[dict] = None, init_cfg=None):
         super().__init__(condition_dims, routing_tokens, num_queries, init_cfg)
         from mmpose.registry import KEYPOINT_CODECS
         with DefaultScope.overwrite_default_scope('mmpose'):
@@ -69,7 +71,9 @@ class OVPoseDecoder(BaseTaskDecoder):
             self.codec = KEYPOINT_CODECS.build(codec_cfg)
         d = embed_dims
         self.lateral = nn.ModuleList([nn.Conv2d(c, d, 1) for c in in_channels])
-        self.roi_head = nn.Sequential(nn.Conv2d(d, d, 3, padding=1), nn.GroupNorm(8, d), nn.ReLU(inplace=True),
+        self.coord_channels = coord_channels
+        self.roi_head = nn.Sequential(nn.Conv2d(d + 2 * coord_channels, d, 3, padding=1), nn.GroupNorm(8, d),
+                                      nn.ReLU(inplace=True),
                                       nn.Conv2d(d, d, 3, padding=1), nn.GroupNorm(8, d), nn.ReLU(inplace=True),
                                       nn.Conv2d(d, d, 1))
         self.condition_proj = MLP(condition_dims, d, d, 2)
@@ -96,7 +100,12 @@ class OVPoseDecoder(BaseTaskDecoder):
                 owner += [b] * len(bx)
         if not rois:
             return feats.new_zeros(0, kp_emb.shape[1], self.roi_size, self.roi_size)
-        pix = self.roi_head(torch.cat(rois))
+        rois = torch.cat(rois)
+        if self.coord_channels:
+            t = torch.linspace(-1, 1, self.roi_size, device=rois.device, dtype=rois.dtype)
+            yx = torch.stack(torch.meshgrid(t, t, indexing='ij'))[None].expand(len(rois), -1, -1, -1)
+            rois = torch.cat([rois, yx], 1)
+        pix = self.roi_head(rois)
         return torch.einsum('nkd,ndhw->nkhw', kp_emb[torch.tensor(owner, device=feats.device)], pix)
 
     def _keypoint_embeddings(self, conditions: TaskConditions, num_samples: int):

@@ -1,0 +1,30 @@
+"""tools/benchmark.py prints its numbers on tiny configs."""
+import re
+
+from tests.conftest import tiny_config
+from tests.tools.test_cli import run
+
+GEN_CFG = 'configs/visionllm/visionllm_internvl-tiny_gen-edit_1xb8-2k_synthetic.py'
+DET_CFG = 'configs/visionllm/visionllm_internvl-tiny_det_1xb8-2k_synthetic.py'
+
+
+def _dump(path, synth_root, tokenizer_dir, tmp_path):
+    cfg = tiny_config(path, synth_root, tokenizer_dir, str(tmp_path))
+    out = str(tmp_path / 'cfg.py')
+    cfg.dump(out)
+    return out
+
+
+def test_step_breakdown_adds_up(synth_root, tokenizer_dir, tmp_path):
+    r = run(['tools/benchmark.py', 'step', _dump(DET_CFG, synth_root, tokenizer_dir, tmp_path), '--iters', '1'])
+    assert r.returncode == 0, r.stderr[-3000:]
+    parts = {k: float(v) for k, v in re.findall(r'(mllm|superlink|decoders|total)\s+([\d.]+) ms', r.stdout)}
+    assert set(parts) == {'mllm', 'superlink', 'decoders', 'total'}, r.stdout
+    assert 0 < parts['decoders'] < parts['total']
+
+
+def test_sampling_time_per_image(synth_root, tokenizer_dir, tmp_path):
+    r = run(['tools/benchmark.py', 'sample', _dump(GEN_CFG, synth_root, tokenizer_dir, tmp_path), '--steps', '2'])
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert re.search(r'generate\s+batch 1\s+[\d.]+ ms\s+batch 8\s+[\d.]+ ms', r.stdout), r.stdout
+    assert re.search(r'edit\s+batch 1\s+[\d.]+ ms', r.stdout), r.stdout
