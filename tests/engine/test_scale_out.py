@@ -76,8 +76,9 @@ def single(tmp_path_factory, synth_root, tokenizer_dir):
     return work
 
 
-def test_ddp_matches_single_process(single, tmp_path, synth_root, tokenizer_dir):
-    _run([_config(tmp_path, synth_root, tokenizer_dir, 2), '--work-dir', str(tmp_path)], nproc=2)
+def test_ddp_matches_single_process_and_resumes(single, tmp_path, synth_root, tokenizer_dir):
+    cfg = _config(tmp_path, synth_root, tokenizer_dir, 2)
+    _run([cfg, '--work-dir', str(tmp_path)], nproc=2)
     (ref, ), (r0, r1) = _losses(single), _losses(tmp_path)
     for step in range(2):
         assert abs((r0[step]['loss'] + r1[step]['loss']) / 2 - ref[step]['loss']) < 1e-4
@@ -85,6 +86,9 @@ def test_ddp_matches_single_process(single, tmp_path, synth_root, tokenizer_dir)
     assert a.keys() == b.keys()
     for k in a:
         assert torch.allclose(a[k], b[k], atol=1e-4), k
+    _run([cfg, '--work-dir', str(tmp_path), '--resume', '--cfg-options', 'train_cfg.max_iters=3'], nproc=2)
+    assert all(len(r) == 3 for r in _losses(tmp_path))  # resumed at iteration 2, one more step per rank
+    assert osp.exists(tmp_path / 'iter_3.pth')
 
 
 @pytest.mark.parametrize('engine', ['fsdp', 'zero2', 'zero3'])
