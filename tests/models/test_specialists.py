@@ -41,6 +41,6 @@ def test_closed_set_specialist_cannot_name_unknown_classes(synth_root, tokenizer
         model(**data, mode='predict')
 
 
-def test_chain_runs_members_in_order_and_rejects_empty():
+def test_chain_rejects_no_members():
     with pytest.raises(ValueError, match='at least one member'):
         MODELS.build(dict(type='SpecialistChain', members={}))
