@@ -1,6 +1,7 @@
 """Benchmarks that print numbers (ratios measured in one run).
 
-  step     CONFIG                      train-step time split: MLLM (+LM loss), super-link, decoders, total
+  step     CONFIG [--device cuda --bf16]  train-step time split: MLLM (+LM loss), super-link, decoders,
+                                       total; FLOPs per step, achieved TFLOP/s and model FLOPs utilisation
   latency  CONFIG [--weights CKPT]     prompted vs free detection latency; batch 8 vs batch 1 throughput
   compare  CFG_A CKPT_A CFG_B CKPT_B   evaluate two checkpoints on the same val set; box/mask AP ratio A/B
   params   CONFIG                      build on the meta device: parameters per part, memory estimates
@@ -14,6 +15,19 @@ import time
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
+# dense bf16 peak TFLOP/s by device-name substring (vendor data sheets); --peak-tflops overrides
+PEAK_BF16_TFLOPS = {'H200': 989.0, 'H100': 989.0, 'A100': 312.0, 'L40S': 362.0, 'A10': 125.0}
+
+
+def _offline_tokenizer(cfg):
+    """Random-init full-size configs without a local checkpoint: the offline BPE (vocab from the config)."""
+    import tempfile
+    tok = cfg.model.get('mllm', {}).get('tokenizer') or {}
+    if 'mllm' in cfg.model and not osp.isdir(tok.get('path') or ''):
+        cfg.model.mllm.tokenizer = dict(path=osp.join(tempfile.gettempdir(), 'visionllm-bpe'), train_if_missing=True)
+        cfg.model.mllm.pop('pretrained', None)
+
+
 def _model(config, weights=None, cfg_options=None):
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
@@ -23,6 +37,8 @@ def _model(config, weights=None, cfg_options=None):
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    if not weights:
+        _offline_tokenizer(cfg)
     init_default_scope('visionllm')
     model = MODELS.build(cfg.model)
     model.init_weights()
@@ -42,22 +58,46 @@ def _batches(cfg, n, loader_key='train_dataloader', batch_size=None):
 
 
 def bench_step(args):
+    import contextlib
+
     import torch
+    from torch.utils.flop_counter import FlopCounterMode
+    device = torch.device(args.device)
     cfg, model = _model(args.config)
-    model.train()
+    model.to(device).train()
     opt = torch.optim.AdamW(model.parameters(), 1e-4)
     parts = dict(mllm=0.0, superlink=0.0, decoders=0.0, total=0.0)
-    for i, b in enumerate(_batches(cfg, args.iters + 2)):
-        data = model.data_preprocessor(b, True)
-        times = _step_parts(model, opt, data['inputs'], data['data_samples'])
-        if i >= 2:  # warm-up
-            for k in parts:
-                parts[k] += times[k] / args.iters
-    print(f'train step ({args.config}, batch {cfg.train_dataloader.batch_size}, {args.iters} iters, '
-          f'{torch.get_num_threads()} threads):')
+    amp = torch.autocast(device.type, dtype=torch.bfloat16) if args.bf16 else contextlib.nullcontext()
+    batches = _batches(cfg, args.iters + 2)
+    with amp:
+        for i, b in enumerate(batches):
+            data = model.data_preprocessor(b, True)
+            times = _step_parts(model, opt, data['inputs'], data['data_samples'])
+            if i >= 2:  # warm-up
+                for k in parts:
+                    parts[k] += times[k] / args.iters
+        counter = FlopCounterMode(display=False)  # matmul / conv FLOPs of one forward + backward
+        data = model.data_preprocessor(batches[-1], True)
+        with counter:
+            _full_step(model, opt, data['inputs'], data['data_samples'])
+    where = torch.cuda.get_device_name(device) if device.type == 'cuda' else f'{torch.get_num_threads()} threads'
+    print(f'train step ({args.config}, batch {cfg.train_dataloader.batch_size}, {args.iters} iters, {where}, '
+          f'{"bf16 autocast" if args.bf16 else "fp32"}):')
     for k, v in parts.items():
         share = f'  ({v / parts["total"] * 100:4.1f} %)' if k != 'total' else ''
         print(f'  {k:10s} {v * 1000:8.1f} ms{share}')
+    flops = counter.get_total_flops()
+    achieved = flops / parts['total'] / 1e12
+    peak = args.peak_tflops or next((v for k, v in PEAK_BF16_TFLOPS.items() if k in where), None)
+    mfu = f'{achieved / peak * 100:.1f} % of {peak:g} TFLOP/s' if peak else 'n/a (give --peak-tflops)'
+    print(f'  FLOPs/step {flops / 1e9:.1f} GFLOP   achieved {achieved:.3f} TFLOP/s   MFU {mfu}')
+
+
+def _clock() -> float:
+    import torch
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    return time.perf_counter()
 
 
 def _step_parts(model, opt, inputs, samples) -> dict:
@@ -65,26 +105,26 @@ def _step_parts(model, opt, inputs, samples) -> dict:
     the super-link insert+gather, the decoders' forward+backward on detached conditions."""
     import torch
     out = {}
-    t0 = time.perf_counter()
+    t0 = _clock()
     _full_step(model, opt, inputs, samples)
-    out['total'] = time.perf_counter() - t0
+    out['total'] = _clock() - t0
     ids, _, pad_mask = model.sequences(samples, inputs['num_tiles'])
     mask = model.superlink.attention_mask(ids, pad_mask)
-    t0 = time.perf_counter()
+    t0 = _clock()
     hidden, logits, _ = model.mllm.forward_llm(model.embed(ids, inputs['pixel_values']), mask)
     logits.float().mean().backward()
-    out['mllm'] = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    out['mllm'] = _clock() - t0
+    t0 = _clock()
     with torch.no_grad():
         model.superlink.gather(model.superlink.insert(model.mllm.embed_tokens(ids), ids), ids)
-    out['superlink'] = time.perf_counter() - t0
+    out['superlink'] = _clock() - t0
     conds = model.superlink.gather(hidden.detach(), ids)
-    t0 = time.perf_counter()
+    t0 = _clock()
     for fam, dec in model.decoders.items():
         if fam in conds:
             losses = dec.loss(*model._subset(inputs, conds[fam], samples))
             sum(v for k, v in losses.items() if 'loss' in k).backward()
-    out['decoders'] = time.perf_counter() - t0
+    out['decoders'] = _clock() - t0
     opt.zero_grad()
     return out
 
@@ -143,18 +183,13 @@ def bench_compare(args):
 
 
 def bench_params(args):
-    import tempfile
-
     import torch
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
     from visionllm.registry import MODELS
     cfg = Config.fromfile(args.config)
-    tok = cfg.model.mllm.get('tokenizer') or {}
-    if not osp.isdir(tok.get('path') or ''):  # no local checkpoint: the offline tokenizer (vocab from config)
-        cfg.model.mllm.tokenizer = dict(path=osp.join(tempfile.gettempdir(), 'visionllm-bpe'), train_if_missing=True)
-        cfg.model.mllm.pop('pretrained', None)
+    _offline_tokenizer(cfg)
     init_default_scope('visionllm')
     with torch.device('meta'):
         model = MODELS.build(cfg.model)
@@ -206,6 +241,9 @@ def main():
     s = sub.add_parser('step')
     s.add_argument('config')
     s.add_argument('--iters', type=int, default=5)
+    s.add_argument('--device', default='cpu', help='cpu or cuda')
+    s.add_argument('--bf16', action='store_true', help='bf16 autocast (mixed precision)')
+    s.add_argument('--peak-tflops', type=float, help='device peak for MFU (default: known GPUs by name)')
     s = sub.add_parser('latency')
     s.add_argument('config')
     s.add_argument('--weights')
