@@ -1,7 +1,6 @@
 """Specialists run one after another on the same batch (e.g. closed-set detection, then pose on its boxes)."""
 from typing import Dict, Optional
 
-import torch
 from mmengine.model import BaseModel
 from torch import Tensor, nn
 
@@ -32,9 +31,8 @@ class SpecialistChain(BaseModel):
                 out = m(inputs, data_samples, 'loss')
                 losses.update({f'{name}.{k.split(".", 1)[-1]}': v for k, v in out.items()})
             return losses
-        if mode == 'predict':
-            with torch.no_grad():
-                for m in self.members.values():
-                    data_samples = m(inputs, data_samples, 'predict')
+        if mode == 'predict':  # each member predicts under no_grad
+            for m in self.members.values():
+                data_samples = m(inputs, data_samples, 'predict')
             return data_samples
         raise ValueError(f'mode {mode!r} is not supported by {type(self).__name__}')

@@ -89,12 +89,7 @@ class ConditionedGroundingDINO(GroundingDINO):
         ``spatial_shapes`` [levels, 2])."""
         enc_in, dec_in = self.pre_transformer(img_feats, det_samples)
         enc_out = self.forward_encoder(**enc_in, text_dict=text_dict)
-        # query selection + contrastive denoising in fp32: under bf16 autocast mmdet's DN collation index-puts
-        # bf16 label queries into an fp32 buffer and fails
-        with torch.autocast(enc_out['memory'].device.type, enabled=False):
-            tmp_dec_in, head_in = self.pre_decoder(
-                **{k: v.float() if torch.is_tensor(v) and v.is_floating_point() else v for k, v in enc_out.items()},
-                batch_data_samples=det_samples)
+        tmp_dec_in, head_in = self.pre_decoder(**enc_out, batch_data_samples=det_samples)
         dec_in.update(tmp_dec_in)
         head_in.update(self.forward_decoder(**dec_in))
         return head_in, enc_out
