@@ -1,9 +1,12 @@
-# CPU-sized Grounding-DINO-style detection + instance-mask decoder (half-width ResNet-18, 2+2 layers, width 128).
+# CPU-sized Grounding-DINO-style detection + instance-mask decoder (half-width ResNet-18, 2+2 layers, width 128,
+# RoI class refiner on the last layer).
 det_dims = 128
 backbone_width = 32  # ResNet base channels (64 in the standard ResNet-18)
 det_decoder = dict(
     type='OVDetectionDecoder',
     mask_in_channels=backbone_width,
+    # re-classify the last layer's queries with features pooled inside their boxes (strides 4 and 8)
+    roi_refine=dict(in_channels=(backbone_width, backbone_width * 2)),
     max_classes=32,
     num_points=256,
     test_cfg=dict(max_per_img=100, score_thr=0.0, mask_thr=0.5),

@@ -50,6 +50,8 @@ def test_loss_is_finite_and_reaches_conditions(decoder):
     total = sum(v for k, v in losses.items() if 'loss' in k)
     total.backward()
     assert conds.embeddings.grad is not None and conds.embeddings.grad.abs().sum() > 0
+    # the tiny config's RoI class refiner is trained through the last layer's classification
+    assert decoder.roi_refiner.mlp[-1].weight.grad.abs().sum() > 0
 
 
 def test_loss_rejects_group_count_mismatch(decoder):
@@ -69,3 +71,4 @@ def test_predict_original_coordinates_and_chunking(decoder):
     assert p0.bboxes[:, 0::2].max() <= 128 and p0.bboxes[:, 1::2].max() <= 128  # ori_shape = 2 x img_shape
     assert p0.masks.shape[1:] == (128, 128) and p0.masks.dtype == torch.bool
     assert (p0.scores[:-1] >= p0.scores[1:]).all()
+

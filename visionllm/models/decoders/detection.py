@@ -3,8 +3,9 @@
 Grounding-DINO style (mmdet components): own image backbone, deformable encoder fused with the
 class embeddings, DINO decoder with contrastive denoising, classification = dot product of object
 queries and per-group class embeddings (an MLP of the group's query states, mean over the Q queries),
-Hungarian matching, focal + L1 + GIoU losses. Mask branch: mask embeddings of the matched queries dotted
-with a 1/4-resolution pixel-embedding map, BCE + dice on uncertainty-sampled points.
+Hungarian matching, focal + L1 + GIoU losses. Optional RoI class refiner: the last layer's queries are
+classified after adding features pooled inside their boxes. Mask branch: mask embeddings of the matched
+queries dotted with a 1/4-resolution pixel-embedding map, BCE + dice on uncertainty-sampled points.
 """
 import math
 from typing import Dict, List, Optional, Tuple
@@ -24,6 +25,7 @@ from visionllm.registry import MODELS
 from visionllm.structures import TaskConditions, VisionLLMDataSample
 
 from .base import BaseTaskDecoder
+from .roi import RoIClassRefiner
 
 
 def group_by_sample(emb: Tensor, conditions: TaskConditions, num_samples: int):
@@ -51,6 +53,8 @@ class OVDetectionDecoder(BaseTaskDecoder):
         detector: config of :class:`ConditionedGroundingDINO` (backbone with 4 output levels:
             stride 4 feeds the mask branch, strides 8-32 the neck).
         mask_in_channels: channels of the backbone's stride-4 output (None disables masks).
+        roi_refine: kwargs of :class:`RoIClassRefiner` (``in_channels`` of the stride-4 and stride-8
+            backbone outputs, ...); None disables it.
         max_classes: classes per forward (contrastive width); longer lists are chunked at test time.
         num_points / oversample_ratio / importance_sample_ratio: mask-loss point sampling.
         loss_mask / loss_dice: mmdet loss configs of the mask branch.
@@ -61,7 +65,7 @@ class OVDetectionDecoder(BaseTaskDecoder):
                  mask_in_channels: Optional[int] = 64, max_classes: int = 64, num_points: int = 784,
                  oversample_ratio: float = 3.0, importance_sample_ratio: float = 0.75,
                  loss_mask: Optional[dict] = None, loss_dice: Optional[dict] = None,
-                 test_cfg: Optional[dict] = None, init_cfg=None):
+                 roi_refine: Optional[dict] = None, test_cfg: Optional[dict] = None, init_cfg=None):
         super().__init__(condition_dims, routing_tokens, num_queries, init_cfg)
         detector = ConfigDict(detector)  # mmdet reads nested configs by attribute
         detector['bbox_head'] = dict(detector['bbox_head'], contrastive_cfg=dict(
@@ -84,6 +88,7 @@ class OVDetectionDecoder(BaseTaskDecoder):
             self.mask_head = nn.Sequential(nn.Conv2d(d, d, 1), nn.GroupNorm(8, d), nn.ReLU(inplace=True),
                                            nn.Conv2d(d, d, 1))
             self.mask_embed = MLP(d, d, d, 3)
+        self.roi_refiner = RoIClassRefiner(embed_dims=d, **roi_refine) if roi_refine else None
         self.num_points, self.oversample_ratio = num_points, oversample_ratio
         self.importance_sample_ratio = importance_sample_ratio
         self.test_cfg = dict(dict(max_per_img=100, score_thr=0.0, mask_thr=0.5), **(test_cfg or {}))
@@ -98,9 +103,24 @@ class OVDetectionDecoder(BaseTaskDecoder):
         text = dict(embedded=embedded, text_token_mask=mask, masks=eye[None].repeat(num_samples, 1, 1))
         return text, embedded[mask], names
 
-    def _backbone(self, images: Tensor) -> Tuple[Tuple[Tensor], Tensor]:
+    def _backbone(self, images: Tensor) -> Tuple[Tuple[Tensor], Tuple[Tensor]]:
+        """-> (neck levels at strides 8-32, backbone outputs at strides 4-32)."""
         feats = self.detector.backbone(images)
-        return self.detector.neck(feats[1:]), feats[0]
+        return self.detector.neck(feats[1:]), feats
+
+    def _head(self, head_in: Dict, feats: Tuple[Tensor], det_samples) -> Tuple[Tensor, Tensor]:
+        """Per-layer class logits [L, B, N, C] and boxes [L, B, N, 4]; with the RoI refiner the last
+        layer's logits are those of its refined hidden states."""
+        head = self.detector.bbox_head
+        cls_scores, bbox_preds = head(head_in['hidden_states'], head_in['references'], head_in['memory_text'],
+                                      head_in['text_token_mask'])
+        if self.roi_refiner is None:
+            return cls_scores, bbox_preds
+        hidden = self.roi_refiner(head_in['hidden_states'][-1], bbox_preds[-1], feats[:2],
+                                  [s.metainfo['img_shape'] for s in det_samples],
+                                  det_samples[0].metainfo['batch_input_shape'])
+        refined = head.cls_branches[-1](hidden, head_in['memory_text'], head_in['text_token_mask'])
+        return torch.cat([cls_scores[:-1], refined[None]]), bbox_preds
 
     def _mask_features(self, c4: Tensor, enc_out: Dict) -> Tensor:
         """Pixel embeddings [B, d, H/4, W/4] from the stride-4 map and the stride-8 encoder memory."""
@@ -129,29 +149,29 @@ class OVDetectionDecoder(BaseTaskDecoder):
                 text_token_mask=text['text_token_mask'][b][None].repeat(len(labels), 1))))
             offset += n_cls
         self.detector.dn_query_generator.class_table = table
-        mlvl, c4 = self._backbone(decoder_inputs['images'])
+        mlvl, feats = self._backbone(decoder_inputs['images'])
         head_in, enc_out = self.detector.run_transformer(mlvl, text, det_samples)
         head = self.detector.bbox_head
-        cls_scores, bbox_preds = head(head_in['hidden_states'], head_in['references'], head_in['memory_text'],
-                                      head_in['text_token_mask'])
+        cls_scores, bbox_preds = self._head(head_in, feats, det_samples)
         head.text_masks = head_in['text_token_mask']
         gts = [s.gt_instances for s in det_samples]
         metas = [s.metainfo for s in det_samples]
         losses = head.loss_by_feat(cls_scores, bbox_preds, head_in['enc_outputs_class'],
                                    head_in['enc_outputs_coord'], gts, metas, head_in['dn_meta'])
         if self.with_mask:
-            losses.update(self._mask_loss(cls_scores, bbox_preds, head_in, enc_out, c4, det_samples, data_samples))
+            num_dn = head_in['dn_meta']['num_denoising_queries'] if head_in.get('dn_meta') else 0
+            matches = self._match(cls_scores[-1][:, num_dn:], bbox_preds[-1][:, num_dn:], det_samples)
+            losses.update(self._mask_loss(matches, head_in['hidden_states'][-1][:, num_dn:],
+                                          self._mask_features(feats[0], enc_out), det_samples, data_samples))
         return losses
 
-    def _mask_loss(self, cls_scores, bbox_preds, head_in, enc_out, c4, det_samples, data_samples):
+    def _match(self, cls_last: Tensor, box_last: Tensor, det_samples) -> List[Tuple[Tensor, Tensor]]:
+        """Hungarian matching of the last layer's queries: per sample (query indices, gt indices)."""
         head = self.detector.bbox_head
-        num_dn = head_in['dn_meta']['num_denoising_queries'] if head_in.get('dn_meta') else 0
-        cls_last, box_last = cls_scores[-1][:, num_dn:], bbox_preds[-1][:, num_dn:]
-        hs_last = head_in['hidden_states'][-1][:, num_dn:]
-        mask_feats = self._mask_features(c4, enc_out)
-        preds, targets = [], []
-        for b, (ds, s) in enumerate(zip(det_samples, data_samples)):
-            if len(ds.gt_instances) == 0 or 'masks' not in s.gt_instances:
+        out = []
+        for b, ds in enumerate(det_samples):
+            if len(ds.gt_instances) == 0:
+                out.append((cls_last.new_zeros(0, dtype=torch.long),) * 2)
                 continue
             h, w = ds.metainfo['img_shape']
             factor = box_last.new_tensor([w, h, w, h])
@@ -159,7 +179,14 @@ class OVDetectionDecoder(BaseTaskDecoder):
                 InstanceData(scores=cls_last[b], bboxes=bbox_cxcywh_to_xyxy(box_last[b]) * factor),
                 ds.gt_instances, ds.metainfo)
             q = torch.nonzero(assign.gt_inds > 0).flatten()
-            gt_idx = assign.gt_inds[q] - 1
+            out.append((q, assign.gt_inds[q] - 1))
+        return out
+
+    def _mask_loss(self, matches, hs_last: Tensor, mask_feats: Tensor, det_samples, data_samples):
+        preds, targets = [], []
+        for b, ((q, gt_idx), ds, s) in enumerate(zip(matches, det_samples, data_samples)):
+            if len(q) == 0 or 'masks' not in s.gt_instances:
+                continue
             preds.append(torch.einsum('nd,dhw->nhw', self.mask_embed(hs_last[b, q]), mask_feats[b]))
             gm = s.gt_instances.masks[gt_idx.cpu()].to(mask_feats.device).float()
             H, W = ds.metainfo['batch_input_shape']
@@ -186,7 +213,7 @@ class OVDetectionDecoder(BaseTaskDecoder):
         Class lists longer than ``max_classes`` run in chunks over the same image features.
         """
         B = len(data_samples)
-        mlvl, c4 = self._backbone(decoder_inputs['images'])
+        mlvl, feats = self._backbone(decoder_inputs['images'])
         counts = torch.bincount(conditions.batch_idx, minlength=B)
         order = torch.sort(conditions.batch_idx, stable=True).indices
         rank = torch.empty_like(order)
@@ -201,9 +228,8 @@ class OVDetectionDecoder(BaseTaskDecoder):
             text, _, per_sample = self.class_features(conds, B)
             det_samples = [VisionLLMDataSample(metainfo=s.metainfo) for s in data_samples]
             head_in, enc_out = self.detector.run_transformer(mlvl, text, det_samples)
-            cls_scores, bbox_preds = self.detector.bbox_head(head_in['hidden_states'], head_in['references'],
-                                                             head_in['memory_text'], head_in['text_token_mask'])
-            mask_feats = self._mask_features(c4, enc_out) if self.with_mask else None
+            cls_scores, bbox_preds = self._head(head_in, feats, det_samples)
+            mask_feats = self._mask_features(feats[0], enc_out) if self.with_mask else None
             for b, s in enumerate(data_samples):
                 if per_sample[b]:
                     inst = self._postprocess(cls_scores[-1][b, :, :len(per_sample[b])], bbox_preds[-1][b],

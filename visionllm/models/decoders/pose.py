@@ -28,17 +28,7 @@ from visionllm.structures import TaskConditions, VisionLLMDataSample
 
 from .base import BaseTaskDecoder
 from .detection import group_by_sample
-
-
-def roi_grid(boxes: Tensor, size: int, image_hw) -> Tensor:
-    """Sampling grid [N, size, size, 2] (grid_sample coordinates) covering xyxy pixel boxes [N, 4]."""
-    t = (torch.arange(size, device=boxes.device, dtype=boxes.dtype) + 0.5) / size
-    x = boxes[:, None, 0] + t[None] * (boxes[:, None, 2] - boxes[:, None, 0])
-    y = boxes[:, None, 1] + t[None] * (boxes[:, None, 3] - boxes[:, None, 1])
-    H, W = image_hw
-    gx = (2 * x / W - 1)[:, None, :].expand(-1, size, -1)
-    gy = (2 * y / H - 1)[:, :, None].expand(-1, -1, size)
-    return torch.stack([gx, gy], -1)
+from .roi import expand_boxes, inbox_coords, roi_grid
 
 
 @MODELS.register_module()
@@ -85,26 +75,19 @@ class OVPoseDecoder(BaseTaskDecoder):
         up = F.interpolate(self.lateral[1](c8), size=c4.shape[-2:], mode='bilinear', align_corners=False)
         return self.lateral[0](c4) + up
 
-    def _expand(self, boxes: Tensor) -> Tensor:
-        c = (boxes[:, :2] + boxes[:, 2:]) / 2
-        half = (boxes[:, 2:] - boxes[:, :2]).clamp(min=1) / 2 * self.box_expand
-        return torch.cat([c - half, c + half], 1)
-
     def _heatmaps(self, feats: Tensor, boxes: List[Tensor], kp_emb: Tensor, image_hw) -> Tensor:
         """Heatmaps [N, K_max, R, R] of all instances (boxes per sample, input pixel coordinates)."""
         rois, owner = [], []
         for b, bx in enumerate(boxes):
             if len(bx):
-                grid = roi_grid(self._expand(bx), self.roi_size, image_hw)
+                grid = roi_grid(expand_boxes(bx, self.box_expand), self.roi_size, image_hw)
                 rois.append(F.grid_sample(feats[b:b + 1].expand(len(bx), -1, -1, -1), grid, align_corners=False))
                 owner += [b] * len(bx)
         if not rois:
             return feats.new_zeros(0, kp_emb.shape[1], self.roi_size, self.roi_size)
         rois = torch.cat(rois)
         if self.coord_channels:
-            t = torch.linspace(-1, 1, self.roi_size, device=rois.device, dtype=rois.dtype)
-            yx = torch.stack(torch.meshgrid(t, t, indexing='ij'))[None].expand(len(rois), -1, -1, -1)
-            rois = torch.cat([rois, yx], 1)
+            rois = torch.cat([rois, inbox_coords(len(rois), self.roi_size, rois)], 1)
         pix = self.roi_head(rois)
         return torch.einsum('nkd,ndhw->nkhw', kp_emb[torch.tensor(owner, device=feats.device)], pix)
 
@@ -124,7 +107,7 @@ class OVPoseDecoder(BaseTaskDecoder):
             if kpts.shape[1] != len(names[b]):
                 raise ValueError(f'{s.get("img_path", b)}: {kpts.shape[1]} keypoints in the annotation but '
                                  f'{len(names[b])} [POSE] groups in the answer')
-            bx = self._expand(boxes[b]).cpu()
+            bx = expand_boxes(boxes[b], self.box_expand).cpu()
             for n in range(len(kpts)):
                 scale = (bx[n, 2:] - bx[n, :2]) / R
                 local = ((kpts[n] - bx[n, :2]) / scale).numpy()[None]
@@ -174,7 +157,7 @@ class OVPoseDecoder(BaseTaskDecoder):
             K = len(names[b])
             kps = np.zeros((len(inst), K, 2), np.float32)
             scores = np.zeros((len(inst), K), np.float32)
-            bx = self._expand(boxes[b]).cpu().numpy()
+            bx = expand_boxes(boxes[b], self.box_expand).cpu().numpy()
             sf = np.asarray(s.metainfo.get('scale_factor', (1.0, 1.0)), np.float32)
             for n in range(len(inst)):
                 local, sc = self.codec.decode(heat[i][:K])
