@@ -71,4 +71,3 @@ def test_predict_original_coordinates_and_chunking(decoder):
     assert p0.bboxes[:, 0::2].max() <= 128 and p0.bboxes[:, 1::2].max() <= 128  # ori_shape = 2 x img_shape
     assert p0.masks.shape[1:] == (128, 128) and p0.masks.dtype == torch.bool
     assert (p0.scores[:-1] >= p0.scores[1:]).all()
-

@@ -35,7 +35,8 @@ def test_refiner_starts_as_identity_and_learns_from_box_contents():
     torch.nn.init.normal_(ref.mlp[-1].weight)
     out = ref(hidden, boxes, feats, [(64, 64), (48, 64)], (64, 64))
     delta = out - hidden
-    # same box in both images, different maps -> different refinements; different boxes differ too
+    # box 0 has the same normalised coordinates in both images: different maps give different refinements,
+    # and so do different boxes on one map
     assert not torch.allclose(delta[0, 0], delta[1, 0])
     assert not torch.allclose(delta[0, 0], delta[0, 1])
     out.sum().backward()
