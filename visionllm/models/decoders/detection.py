@@ -159,19 +159,19 @@ class OVDetectionDecoder(BaseTaskDecoder):
         losses = head.loss_by_feat(cls_scores, bbox_preds, head_in['enc_outputs_class'],
                                    head_in['enc_outputs_coord'], gts, metas, head_in['dn_meta'])
         if self.with_mask:
-            num_dn = head_in['dn_meta']['num_denoising_queries'] if head_in.get('dn_meta') else 0
-            matches = self._match(cls_scores[-1][:, num_dn:], bbox_preds[-1][:, num_dn:], det_samples)
-            losses.update(self._mask_loss(matches, head_in['hidden_states'][-1][:, num_dn:],
-                                          self._mask_features(feats[0], enc_out), det_samples, data_samples))
+            losses.update(self._mask_loss(cls_scores, bbox_preds, head_in, enc_out, feats[0], det_samples,
+                                          data_samples))
         return losses
 
-    def _match(self, cls_last: Tensor, box_last: Tensor, det_samples) -> List[Tuple[Tensor, Tensor]]:
-        """Hungarian matching of the last layer's queries: per sample (query indices, gt indices)."""
+    def _mask_loss(self, cls_scores, bbox_preds, head_in, enc_out, c4, det_samples, data_samples):
         head = self.detector.bbox_head
-        out = []
-        for b, ds in enumerate(det_samples):
-            if len(ds.gt_instances) == 0:
-                out.append((cls_last.new_zeros(0, dtype=torch.long),) * 2)
+        num_dn = head_in['dn_meta']['num_denoising_queries'] if head_in.get('dn_meta') else 0
+        cls_last, box_last = cls_scores[-1][:, num_dn:], bbox_preds[-1][:, num_dn:]
+        hs_last = head_in['hidden_states'][-1][:, num_dn:]
+        mask_feats = self._mask_features(c4, enc_out)
+        preds, targets = [], []
+        for b, (ds, s) in enumerate(zip(det_samples, data_samples)):
+            if len(ds.gt_instances) == 0 or 'masks' not in s.gt_instances:
                 continue
             h, w = ds.metainfo['img_shape']
             factor = box_last.new_tensor([w, h, w, h])
@@ -179,14 +179,7 @@ class OVDetectionDecoder(BaseTaskDecoder):
                 InstanceData(scores=cls_last[b], bboxes=bbox_cxcywh_to_xyxy(box_last[b]) * factor),
                 ds.gt_instances, ds.metainfo)
             q = torch.nonzero(assign.gt_inds > 0).flatten()
-            out.append((q, assign.gt_inds[q] - 1))
-        return out
-
-    def _mask_loss(self, matches, hs_last: Tensor, mask_feats: Tensor, det_samples, data_samples):
-        preds, targets = [], []
-        for b, ((q, gt_idx), ds, s) in enumerate(zip(matches, det_samples, data_samples)):
-            if len(q) == 0 or 'masks' not in s.gt_instances:
-                continue
+            gt_idx = assign.gt_inds[q] - 1
             preds.append(torch.einsum('nd,dhw->nhw', self.mask_embed(hs_last[b, q]), mask_feats[b]))
             gm = s.gt_instances.masks[gt_idx.cpu()].to(mask_feats.device).float()
             H, W = ds.metainfo['batch_input_shape']

@@ -28,7 +28,7 @@ from visionllm.structures import TaskConditions, VisionLLMDataSample
 
 from .base import BaseTaskDecoder
 from .detection import group_by_sample
-from .roi import expand_boxes, inbox_coords, roi_grid
+from .roi import expand_boxes, inbox_coords, merge_strides, resample_boxes
 
 
 @MODELS.register_module()
@@ -71,17 +71,15 @@ class OVPoseDecoder(BaseTaskDecoder):
         self.test_cfg = dict(dict(score_thr=0.3, max_instances=20), **(test_cfg or {}))
 
     def _features(self, images: Tensor) -> Tensor:
-        c4, c8 = self.backbone(images)[:2]
-        up = F.interpolate(self.lateral[1](c8), size=c4.shape[-2:], mode='bilinear', align_corners=False)
-        return self.lateral[0](c4) + up
+        return merge_strides(self.lateral, *self.backbone(images)[:2])
 
     def _heatmaps(self, feats: Tensor, boxes: List[Tensor], kp_emb: Tensor, image_hw) -> Tensor:
         """Heatmaps [N, K_max, R, R] of all instances (boxes per sample, input pixel coordinates)."""
         rois, owner = [], []
         for b, bx in enumerate(boxes):
             if len(bx):
-                grid = roi_grid(expand_boxes(bx, self.box_expand), self.roi_size, image_hw)
-                rois.append(F.grid_sample(feats[b:b + 1].expand(len(bx), -1, -1, -1), grid, align_corners=False))
+                rois.append(resample_boxes(feats[b:b + 1], expand_boxes(bx, self.box_expand)[None], self.roi_size,
+                                           image_hw)[0])
                 owner += [b] * len(bx)
         if not rois:
             return feats.new_zeros(0, kp_emb.shape[1], self.roi_size, self.roi_size)

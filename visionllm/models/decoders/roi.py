@@ -1,4 +1,5 @@
-"""Box-pooled features for decoders: a pure-PyTorch RoI resampler and the detection RoI class refiner."""
+"""Box-pooled features for decoders: a pure-PyTorch RoI resampler (mmcv's RoIAlign needs compiled ops,
+which the default install does not have) and the detection RoI class refiner."""
 from typing import Sequence, Tuple
 
 import torch
@@ -23,6 +24,22 @@ def expand_boxes(boxes: Tensor, factor: float) -> Tensor:
     c = (boxes[:, :2] + boxes[:, 2:]) / 2
     half = (boxes[:, 2:] - boxes[:, :2]).clamp(min=1) / 2 * factor
     return torch.cat([c - half, c + half], 1)
+
+
+def resample_boxes(fmap: Tensor, boxes: Tensor, size: int, image_hw) -> Tensor:
+    """fmap [B, C, h, w] covering the padded input ``image_hw``; xyxy pixel boxes [B, N, 4] -> RoI
+    features [B, N, C, size, size]. One grid_sample per image (the boxes' rows stacked along the height),
+    not one copy of the map per box."""
+    B, N = boxes.shape[:2]
+    grid = roi_grid(boxes.flatten(0, 1), size, image_hw).view(B, N * size, size, 2)
+    rois = F.grid_sample(fmap, grid.to(fmap.dtype), align_corners=False)  # [B, C, N * size, size]
+    return rois.view(B, -1, N, size, size).transpose(1, 2)
+
+
+def merge_strides(lateral: nn.ModuleList, c4: Tensor, c8: Tensor) -> Tensor:
+    """1x1 laterals of the stride-4 and stride-8 maps, the latter upsampled, summed: [B, c, H/4, W/4]."""
+    up = F.interpolate(lateral[1](c8), size=c4.shape[-2:], mode='bilinear', align_corners=False)
+    return lateral[0](c4) + up
 
 
 def inbox_coords(n: int, size: int, like: Tensor) -> Tensor:
@@ -65,20 +82,13 @@ class RoIClassRefiner(nn.Module):
 
     def features(self, feats: Tuple[Tensor, Tensor]) -> Tensor:
         """(stride-4 [B, C4, H/4, W/4], stride-8 [B, C8, H/8, W/8]) -> [B, c, H/4, W/4]."""
-        c4, c8 = feats
-        up = F.interpolate(self.lateral[1](c8), size=c4.shape[-2:], mode='bilinear', align_corners=False)
-        return self.convs(self.lateral[0](c4) + up)
+        return self.convs(merge_strides(self.lateral, *feats))
 
     def forward(self, hidden: Tensor, boxes: Tensor, feats: Tuple[Tensor, Tensor], img_shapes, batch_hw) -> Tensor:
         """hidden [B, N, d], boxes [B, N, 4] cxcywh normalised by each image's ``img_shape`` (h, w),
         ``batch_hw`` the padded input size -> refined hidden [B, N, d]."""
-        B, N = boxes.shape[:2]
-        fmap = self.features(feats)
-        R = self.roi_size
         wh = boxes.new_tensor([[w, h, w, h] for h, w in img_shapes]).float()[:, None]  # [B, 1, 4]
         xyxy = bbox_cxcywh_to_xyxy(boxes.detach().float()) * wh
-        grid = roi_grid(expand_boxes(xyxy.flatten(0, 1), self.box_expand), R, batch_hw)  # [B*N, R, R, 2]
-        # one grid_sample per batch (the RoIs' rows stacked along the height), not one map copy per RoI
-        rois = F.grid_sample(fmap, grid.view(B, N * R, R, 2).to(fmap.dtype), align_corners=False)
-        rois = rois.view(B, -1, N, R, R).transpose(1, 2)  # [B, N, c, R, R]
+        xyxy = expand_boxes(xyxy.flatten(0, 1), self.box_expand).view_as(xyxy)
+        rois = resample_boxes(self.features(feats), xyxy, self.roi_size, batch_hw)  # [B, N, c, R, R]
         return hidden + self.mlp(rois.flatten(2)).to(hidden.dtype)
