@@ -111,14 +111,15 @@ def _step_parts(model, opt, inputs, samples) -> dict:
     ids, _, pad_mask = model.sequences(samples, inputs['num_tiles'])
     mask = model.superlink.attention_mask(ids, pad_mask)
     t0 = _clock()
-    hidden, logits, _ = model.mllm.forward_llm(model.embed(ids, inputs['pixel_values']), mask)
+    embeds = model.embed(ids, inputs['pixel_values'])
+    hidden, logits, _ = model.mllm.forward_llm(embeds, mask)
     logits.float().mean().backward()
     out['mllm'] = _clock() - t0
     t0 = _clock()
     with torch.no_grad():
-        model.superlink.gather(model.superlink.insert(model.mllm.embed_tokens(ids), ids), ids)
+        model.superlink.gather(hidden, ids, model.superlink.insert(model.mllm.embed_tokens(ids), ids))
     out['superlink'] = _clock() - t0
-    conds = model.superlink.gather(hidden.detach(), ids)
+    conds = model.superlink.gather(hidden.detach(), ids, embeds.detach())
     t0 = _clock()
     for fam, dec in model.decoders.items():
         if fam in conds:

@@ -137,14 +137,15 @@ class VisionLLM(BaseModel):
         target = torch.full_like(labels, IGNORE_INDEX)
         target[:, :-1] = labels[:, 1:]
         learn = target != IGNORE_INDEX
-        hidden, logits, _ = self.mllm.forward_llm(self.embed(input_ids, inputs['pixel_values']),
-                                                  self.superlink.attention_mask(input_ids, mask), logits_mask=learn)
+        embeds = self.embed(input_ids, inputs['pixel_values'])
+        hidden, logits, _ = self.mllm.forward_llm(embeds, self.superlink.attention_mask(input_ids, mask),
+                                                  logits_mask=learn)
         losses = {}
         if learn.any():
             losses['lm.loss'] = F.cross_entropy(logits.float(), target[learn]) * self.loss_weights.get('lm', 1.0)
         else:
             losses['lm.loss'] = hidden.sum() * 0.0
-        conditions = self.superlink.gather(hidden, input_ids)
+        conditions = self.superlink.gather(hidden, input_ids, embeds)
         unused_banks = [b for f, b in self.superlink.banks.items() if f not in conditions]
         if unused_banks:  # keep every parameter in the graph for DDP
             losses['lm.loss'] = losses['lm.loss'] + sum(b.sum() for b in unused_banks) * 0.0
@@ -188,10 +189,10 @@ class VisionLLM(BaseModel):
 
         if prompted:
             input_ids, _, mask = self.sequences([data_samples[i] for i in prompted], [num_tiles[i] for i in prompted])
-            hidden, _, _ = self.mllm.forward_llm(self.embed(input_ids, tiles_of(prompted)),
-                                                 self.superlink.attention_mask(input_ids, mask),
+            embeds = self.embed(input_ids, tiles_of(prompted))
+            hidden, _, _ = self.mllm.forward_llm(embeds, self.superlink.attention_mask(input_ids, mask),
                                                  logits_mask=torch.zeros_like(mask, dtype=torch.bool))
-            for f, c in self.superlink.gather(hidden, input_ids).items():
+            for f, c in self.superlink.gather(hidden, input_ids, embeds).items():
                 all_conds.setdefault(f, []).append(c.remap_samples(torch.tensor(prompted, device=self.device)))
         if free:
             input_ids, _, mask = self.sequences([data_samples[i] for i in free], [num_tiles[i] for i in free], True)
@@ -205,8 +206,7 @@ class VisionLLM(BaseModel):
             parts = all_conds.get(family)
             if not parts:
                 continue
-            conds = TaskConditions(torch.cat([p.embeddings for p in parts]), torch.cat([p.batch_idx for p in parts]),
-                                   sum([p.names for p in parts], []), sum([p.tokens for p in parts], []))
+            conds = TaskConditions.cat(parts)
             sub_inputs, sub_conds, sub_samples = self._subset(inputs, conds, data_samples)
             decoder.predict(sub_inputs, sub_conds, sub_samples)
         return data_samples

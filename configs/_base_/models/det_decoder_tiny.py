@@ -1,5 +1,5 @@
 # CPU-sized Grounding-DINO-style detection + instance-mask decoder (half-width ResNet-18, 2+2 layers, width 128,
-# RoI class refiner on the last layer).
+# RoI class refiner on the last layer, name token embeddings in the class embeddings).
 det_dims = 128
 backbone_width = 32  # ResNet base channels (64 in the standard ResNet-18)
 det_decoder = dict(
@@ -7,6 +7,8 @@ det_decoder = dict(
     mask_in_channels=backbone_width,
     # re-classify the last layer's queries with features pooled inside their boxes (strides 4 and 8)
     roi_refine=dict(in_channels=(backbone_width, backbone_width * 2)),
+    # class embedding += linear(mean token embedding of the name): names sharing a word share a component
+    name_embedding=True,
     max_classes=32,
     num_points=256,
     test_cfg=dict(max_per_img=100, score_thr=0.0, mask_thr=0.5),

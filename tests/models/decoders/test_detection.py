@@ -38,7 +38,8 @@ def _samples(n_gt=(2, 0), shape=(64, 64)):
 def _conds(groups_per_sample, dims=32):
     idx = torch.tensor([b for b, g in enumerate(groups_per_sample) for _ in range(g)])
     names = [f'class{k}' for b, g in enumerate(groups_per_sample) for k in range(g)]
-    return TaskConditions(torch.randn(len(idx), 8, dims, requires_grad=True), idx, names, ['[DET]'] * len(idx))
+    return TaskConditions(torch.randn(len(idx), 8, dims, requires_grad=True), idx, names, ['[DET]'] * len(idx),
+                          torch.randn(len(idx), dims, requires_grad=True))
 
 
 def test_loss_is_finite_and_reaches_conditions(decoder):
@@ -50,8 +51,26 @@ def test_loss_is_finite_and_reaches_conditions(decoder):
     total = sum(v for k, v in losses.items() if 'loss' in k)
     total.backward()
     assert conds.embeddings.grad is not None and conds.embeddings.grad.abs().sum() > 0
+    # the name token embeddings reach the class embeddings (tiny config: name_embedding=True)
+    assert conds.name_embeddings.grad is not None and conds.name_embeddings.grad.abs().sum() > 0
     # the tiny config's RoI class refiner is trained through the last layer's classification
     assert decoder.roi_refiner.mlp[-1].weight.grad.abs().sum() > 0
+
+
+def test_name_embeddings_add_a_name_term(decoder):
+    """Class embedding = MLP(query states).mean + name_proj(name embedding): with equal query states,
+    two groups' class embeddings differ exactly by the difference of their name terms."""
+    conds = _conds([2])
+    with torch.no_grad():
+        conds.embeddings[1] = conds.embeddings[0]
+        _, table, _ = decoder.class_features(conds, 1)
+        named = decoder.name_proj(conds.name_embeddings)
+        assert not torch.allclose(named[1], named[0])
+        assert torch.allclose(table[1] - table[0], named[1] - named[0], atol=1e-5)
+        # without name embeddings (e.g. a closed-set class table) the query states alone decide
+        bare = TaskConditions(conds.embeddings, conds.batch_idx, conds.names, conds.tokens)
+        _, table_bare, _ = decoder.class_features(bare, 1)
+    assert torch.allclose(table_bare[0], table_bare[1])
 
 
 def test_loss_rejects_group_count_mismatch(decoder):

@@ -54,6 +54,17 @@ def test_roundtrip_text_ids_insert_gather_names(model):
     assert conds['det'].embeddings.shape == (2, 8, model.mllm.hidden_size)
     assert torch.equal(conds['det'].embeddings[0], hidden[0, slots[:8]])
     assert torch.equal(conds['seg'].embeddings[0], hidden[0, slots[16:]])
+    assert conds['det'].name_embeddings is None
+    # with the input embeddings, each group also gets its name's mean token embedding
+    named = sl.gather(hidden, input_ids, inserted)
+    name_ids = tok(' the leftmost blue square', add_special_tokens=False).input_ids
+    start = ids2.index(sl.placeholder_id) + 8 + 1  # after "[DET]<8 slots>,"
+    assert ids2[start:start + len(name_ids)] == name_ids
+    assert torch.allclose(named['det'].name_embeddings[1], embeds[0, start:start + len(name_ids)].mean(0))
+    assert named['seg'].name_embeddings.shape == (1, model.mllm.hidden_size)
+    both = type(named['det']).cat([named['det'], named['det'].remap_samples(torch.tensor([3]))])
+    assert both.batch_idx.tolist() == [0, 0, 3, 3] and both.name_embeddings.shape[0] == 4
+    assert torch.equal(both.select(both.batch_idx == 3).name_embeddings, named['det'].name_embeddings)
 
 
 def test_gather_rejects_missing_slots(model):
@@ -153,3 +164,5 @@ def test_free_generation_slots_match_one_teacher_forced_forward(model):
     n = len(out.conditions['det'])
     assert torch.allclose(out.conditions['det'].embeddings, ref.embeddings[:n], atol=1e-4)
     assert out.conditions['det'].names == ref.names[:n]
+    ref_named = sl.gather(h, full, model.embed(full, None))['det']
+    assert torch.allclose(out.conditions['det'].name_embeddings, ref_named.name_embeddings[:n], atol=1e-5)

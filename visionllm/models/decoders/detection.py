@@ -2,7 +2,8 @@
 
 Grounding-DINO style (mmdet components): own image backbone, deformable encoder fused with the
 class embeddings, DINO decoder with contrastive denoising, classification = dot product of object
-queries and per-group class embeddings (an MLP of the group's query states, mean over the Q queries),
+queries and per-group class embeddings (an MLP of the group's query states, mean over the Q queries,
+optionally plus a linear map of the name's mean token embedding),
 Hungarian matching, focal + L1 + GIoU losses. Optional RoI class refiner: the last layer's queries are
 classified after adding features pooled inside their boxes. Mask branch: mask embeddings of the matched
 queries dotted with a 1/4-resolution pixel-embedding map, BCE + dice on uncertainty-sampled points.
@@ -55,6 +56,9 @@ class OVDetectionDecoder(BaseTaskDecoder):
         mask_in_channels: channels of the backbone's stride-4 output (None disables masks).
         roi_refine: kwargs of :class:`RoIClassRefiner` (``in_channels`` of the stride-4 and stride-8
             backbone outputs, ...); None disables it.
+        name_embedding: add a linear map of the group name's mean token embedding
+            (``TaskConditions.name_embeddings``, when given) to each class embedding, so that names which
+            share words share a component (e.g. every "... star") from the first step.
         max_classes: classes per forward (contrastive width); longer lists are chunked at test time.
         num_points / oversample_ratio / importance_sample_ratio: mask-loss point sampling.
         loss_mask / loss_dice: mmdet loss configs of the mask branch.
@@ -65,7 +69,8 @@ class OVDetectionDecoder(BaseTaskDecoder):
                  mask_in_channels: Optional[int] = 64, max_classes: int = 64, num_points: int = 784,
                  oversample_ratio: float = 3.0, importance_sample_ratio: float = 0.75,
                  loss_mask: Optional[dict] = None, loss_dice: Optional[dict] = None,
-                 roi_refine: Optional[dict] = None, test_cfg: Optional[dict] = None, init_cfg=None):
+                 roi_refine: Optional[dict] = None, name_embedding: bool = False, test_cfg: Optional[dict] = None,
+                 init_cfg=None):
         super().__init__(condition_dims, routing_tokens, num_queries, init_cfg)
         detector = ConfigDict(detector)  # mmdet reads nested configs by attribute
         detector['bbox_head'] = dict(detector['bbox_head'], contrastive_cfg=dict(
@@ -82,6 +87,9 @@ class OVDetectionDecoder(BaseTaskDecoder):
         d = self.detector.embed_dims
         self.max_classes = max_classes
         self.condition_proj = MLP(condition_dims, d, d, 2)
+        # token embeddings are ~100x smaller than the LLM's normed hidden states: LayerNorm first
+        self.name_proj = nn.Sequential(nn.LayerNorm(condition_dims), nn.Linear(condition_dims, d)) \
+            if name_embedding else None
         if self.with_mask:
             self.pixel_proj = nn.Conv2d(mask_in_channels, d, 1)
             self.memory_proj = nn.Conv2d(d, d, 1)
@@ -97,6 +105,8 @@ class OVDetectionDecoder(BaseTaskDecoder):
     def class_features(self, conditions: TaskConditions, num_samples: int):
         """Returns (text_dict for the transformer, class table [G, d] in per-sample order, names per sample)."""
         emb = self.condition_proj(conditions.embeddings).mean(1)  # [G, d]
+        if self.name_proj is not None and conditions.name_embeddings is not None:
+            emb = emb + self.name_proj(conditions.name_embeddings.to(emb.dtype))
         embedded, mask, names = group_by_sample(emb, conditions, num_samples)
         width = embedded.shape[1]
         eye = torch.eye(width, dtype=torch.bool, device=emb.device)

@@ -89,11 +89,15 @@ def generate_with_queries(mllm, superlink, inputs_embeds: Tensor, attention_mask
             if q is not None:
                 f = superlink.id_to_family[steps[b][0]]
                 seq = prompt_lists[b] + out_ids[b]
+                start = superlink.name_start(seq, len(seq) - 1)
+                name_ids = torch.tensor(seq[start:len(seq) - 1], dtype=torch.long, device=dev)
                 groups.setdefault(f, []).append((hidden[b, 1:1 + q.shape[0]], b,
                                                  superlink.group_name(seq, len(seq) - 1),
-                                                 superlink.id_to_token[steps[b][0]]))
+                                                 superlink.id_to_token[steps[b][0]],
+                                                 superlink.mean_name_embedding(mllm.embed_tokens(name_ids))))
     conds = {f: TaskConditions(torch.stack([g[0] for g in gs]), torch.tensor([g[1] for g in gs], device=dev),
-                               [g[2] for g in gs], [g[3] for g in gs]) for f, gs in groups.items()}
+                               [g[2] for g in gs], [g[3] for g in gs], torch.stack([g[4] for g in gs]))
+             for f, gs in groups.items()}
     return FreeGenerationOutput(out_ids, conds)
 
 

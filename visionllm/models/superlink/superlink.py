@@ -133,15 +133,33 @@ class SuperLink(BaseModule):
             out[b[:, None].expand_as(pos), pos] = bank[None].expand(len(b), -1, -1)
         return out
 
-    def gather(self, hidden: Tensor, input_ids: Tensor) -> Dict[str, TaskConditions]:
-        """Hidden states [B, L, D] at the slots -> ``{family: TaskConditions}`` (names read from ids)."""
+    def gather(self, hidden: Tensor, input_ids: Tensor, inputs_embeds: Optional[Tensor] = None
+               ) -> Dict[str, TaskConditions]:
+        """Hidden states [B, L, D] at the slots -> ``{family: TaskConditions}`` (names read from ids).
+
+        With the LLM's input embeddings [B, L, D], each group also gets the mean embedding of its
+        name's tokens (``TaskConditions.name_embeddings``).
+        """
         out = {}
         for f, (b, pos, route_pos) in self._slots(input_ids).items():
             emb = hidden[b[:, None].expand_as(pos), pos]
-            names = [self.group_name(input_ids[bi].tolist(), p) for bi, p in zip(b.tolist(), route_pos)]
+            starts = [self.name_start(input_ids[bi].tolist(), p) for bi, p in zip(b.tolist(), route_pos)]
+            names = [self.tokenizer.decode(input_ids[bi, s:p].tolist()).strip()
+                     for bi, s, p in zip(b.tolist(), starts, route_pos)]
             tokens = [self.id_to_token[int(input_ids[bi, p])] for bi, p in zip(b.tolist(), route_pos)]
-            out[f] = TaskConditions(emb, b, names, tokens)
+            name_emb = None
+            if inputs_embeds is not None:
+                name_emb = torch.stack([self.mean_name_embedding(inputs_embeds[bi, s:p])
+                                        for bi, s, p in zip(b.tolist(), starts, route_pos)])
+            out[f] = TaskConditions(emb, b, names, tokens, name_emb)
         return out
+
+    @staticmethod
+    def mean_name_embedding(name_embeds: Tensor) -> Tensor:
+        """[n, D] embeddings of a name's tokens -> [D] mean (zeros for an empty name)."""
+        if name_embeds.shape[0] == 0:
+            return name_embeds.new_zeros(name_embeds.shape[-1])
+        return name_embeds.mean(0)
 
     # ---- names ----------------------------------------------------------------------------------------
     def _is_boundary(self, token_id: int) -> bool:
