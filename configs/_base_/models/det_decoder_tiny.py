@@ -7,7 +7,7 @@ det_decoder = dict(
     mask_in_channels=backbone_width,
     # re-classify the last layer's queries with features pooled inside their boxes (strides 4 and 8)
     roi_refine=dict(in_channels=(backbone_width, backbone_width * 2)),
-    # class embedding += linear(mean token embedding of the name): names sharing a word share a component
+    # class embedding += Linear(LayerNorm(mean token embedding of the name)): names sharing a word share a component
     name_embedding=True,
     max_classes=32,
     num_points=256,

@@ -3,7 +3,7 @@
 Grounding-DINO style (mmdet components): own image backbone, deformable encoder fused with the
 class embeddings, DINO decoder with contrastive denoising, classification = dot product of object
 queries and per-group class embeddings (an MLP of the group's query states, mean over the Q queries,
-optionally plus a linear map of the name's mean token embedding),
+optionally plus a projection of the name's mean token embedding),
 Hungarian matching, focal + L1 + GIoU losses. Optional RoI class refiner: the last layer's queries are
 classified after adding features pooled inside their boxes. Mask branch: mask embeddings of the matched
 queries dotted with a 1/4-resolution pixel-embedding map, BCE + dice on uncertainty-sampled points.
@@ -56,7 +56,7 @@ class OVDetectionDecoder(BaseTaskDecoder):
         mask_in_channels: channels of the backbone's stride-4 output (None disables masks).
         roi_refine: kwargs of :class:`RoIClassRefiner` (``in_channels`` of the stride-4 and stride-8
             backbone outputs, ...); None disables it.
-        name_embedding: add a linear map of the group name's mean token embedding
+        name_embedding: add ``Linear(LayerNorm(.))`` of the group name's mean token embedding
             (``TaskConditions.name_embeddings``, when given) to each class embedding, so that names which
             share words share a component (e.g. every "... star") from the first step.
         max_classes: classes per forward (contrastive width); longer lists are chunked at test time.
@@ -87,7 +87,7 @@ class OVDetectionDecoder(BaseTaskDecoder):
         d = self.detector.embed_dims
         self.max_classes = max_classes
         self.condition_proj = MLP(condition_dims, d, d, 2)
-        # token embeddings are ~100x smaller than the LLM's normed hidden states: LayerNorm first
+        # token embeddings (std ~0.02 at init) are far smaller than the LLM's normed hidden states (~1)
         self.name_proj = nn.Sequential(nn.LayerNorm(condition_dims), nn.Linear(condition_dims, d)) \
             if name_embedding else None
         if self.with_mask:
