@@ -92,7 +92,7 @@ def generate_with_queries(mllm, superlink, inputs_embeds: Tensor, attention_mask
                 start = superlink.name_start(seq, len(seq) - 1)
                 name_ids = torch.tensor(seq[start:len(seq) - 1], dtype=torch.long, device=dev)
                 groups.setdefault(f, []).append((hidden[b, 1:1 + q.shape[0]], b,
-                                                 superlink.group_name(seq, len(seq) - 1),
+                                                 superlink.group_name(seq, len(seq) - 1, start),
                                                  superlink.id_to_token[steps[b][0]],
                                                  superlink.mean_name_embedding(mllm.embed_tokens(name_ids))))
     conds = {f: TaskConditions(torch.stack([g[0] for g in gs]), torch.tensor([g[1] for g in gs], device=dev),

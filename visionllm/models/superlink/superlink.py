@@ -141,12 +141,12 @@ class SuperLink(BaseModule):
         name's tokens (``TaskConditions.name_embeddings``).
         """
         out = {}
+        rows = input_ids.tolist()
         for f, (b, pos, route_pos) in self._slots(input_ids).items():
             emb = hidden[b[:, None].expand_as(pos), pos]
-            starts = [self.name_start(input_ids[bi].tolist(), p) for bi, p in zip(b.tolist(), route_pos)]
-            names = [self.tokenizer.decode(input_ids[bi, s:p].tolist()).strip()
-                     for bi, s, p in zip(b.tolist(), starts, route_pos)]
-            tokens = [self.id_to_token[int(input_ids[bi, p])] for bi, p in zip(b.tolist(), route_pos)]
+            starts = [self.name_start(rows[bi], p) for bi, p in zip(b.tolist(), route_pos)]
+            names = [self.group_name(rows[bi], p, s) for bi, s, p in zip(b.tolist(), starts, route_pos)]
+            tokens = [self.id_to_token[rows[bi][p]] for bi, p in zip(b.tolist(), route_pos)]
             name_emb = None
             if inputs_embeds is not None:
                 name_emb = torch.stack([self.mean_name_embedding(inputs_embeds[bi, s:p])
@@ -175,9 +175,11 @@ class SuperLink(BaseModule):
             start -= 1
         return start
 
-    def group_name(self, ids: Sequence[int], route_pos: int) -> str:
-        """The text between the previous delimiter / special token and the routing token."""
-        return self.tokenizer.decode(list(ids[self.name_start(ids, route_pos):route_pos])).strip()
+    def group_name(self, ids: Sequence[int], route_pos: int, start: Optional[int] = None) -> str:
+        """The text between the previous delimiter / special token (or ``start``, if known) and the
+        routing token."""
+        start = self.name_start(ids, route_pos) if start is None else start
+        return self.tokenizer.decode(list(ids[start:route_pos])).strip()
 
     # ---- attention ----------------------------------------------------------------------------------
     def attention_mask(self, input_ids: Tensor, padding_mask: Tensor) -> Tensor:
