@@ -11,6 +11,7 @@ import torch
 from tests.conftest import REPO, tiny_config
 
 TEXT_CFG = 'configs/visionllm/visionllm_internvl-tiny_text_1xb8-2k_synthetic.py'
+MAIN_CFG = 'configs/visionllm/visionllm_internvl-tiny_det-text_1xb8-1.5k_synthetic.py'
 
 
 def _equal_length_data(root: str, tokenizer_dir: str) -> str:
@@ -89,6 +90,29 @@ def test_ddp_matches_single_process_and_resumes(single, tmp_path, synth_root, to
     _run([cfg, '--work-dir', str(tmp_path), '--resume', '--cfg-options', 'train_cfg.max_iters=3'], nproc=2)
     assert all(len(r) == 3 for r in _losses(tmp_path))  # resumed at iteration 2, one more step per rank
     assert osp.exists(tmp_path / 'iter_3.pth')
+
+
+def test_ddp_step_where_one_rank_has_no_detection_sample(tmp_path, synth_root, tokenizer_dir):
+    """Mixed batches: rank 0 draws a detection and a VQA sample, rank 1 two VQA samples (DefaultSampler
+    deals indices 0, 2 / 1, 3). Rank 1 never calls the detection head, so the head must not all-reduce its
+    loss normalisers (before the fix: a gloo size mismatch, SIGABRT)."""
+    cfg = tiny_config(MAIN_CFG, synth_root, tokenizer_dir, str(tmp_path), iters=1)
+    cfg.train_dataloader = dict(
+        batch_size=2, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=False),
+        collate_fn=dict(type='visionllm.visionllm_collate'),
+        dataset=dict(type='ConcatDataset', ignore_keys=['classes', 'palette'],
+                     datasets=[dict(cfg.det_train, indices=1), dict(cfg.vqa_train, indices=3)]))
+    cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
+    cfg.test_dataloader = cfg.test_evaluator = cfg.test_cfg = None
+    cfg.model.touch_unused_decoders = True  # rank 1's decoder parameters join the gradient all-reduce
+    cfg.custom_hooks = [dict(type='LossRecorderHook')]
+    cfg.custom_imports = dict(imports=['tests.engine.loss_recorder'], allow_failed_imports=False)
+    path = str(tmp_path.parent / f'{tmp_path.name}_cfg.py')
+    cfg.dump(path)
+    _run([path, '--work-dir', str(tmp_path)], nproc=2)
+    (r0, ), (r1, ) = _losses(tmp_path)
+    assert r0['det.loss_cls'] > 0 and 'det.loss_cls' not in r1
+    assert r1['det.loss_unused'] == 0.0 and osp.exists(tmp_path / 'iter_1.pth')
 
 
 @pytest.mark.parametrize('engine', ['fsdp', 'zero2', 'zero3'])

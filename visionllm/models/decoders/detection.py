@@ -26,6 +26,7 @@ from visionllm.registry import MODELS
 from visionllm.structures import TaskConditions, VisionLLMDataSample
 
 from .base import BaseTaskDecoder
+from .local_averages import local_avg_factors
 from .roi import RoIClassRefiner
 
 
@@ -166,8 +167,9 @@ class OVDetectionDecoder(BaseTaskDecoder):
         head.text_masks = head_in['text_token_mask']
         gts = [s.gt_instances for s in det_samples]
         metas = [s.metainfo for s in det_samples]
-        losses = head.loss_by_feat(cls_scores, bbox_preds, head_in['enc_outputs_class'],
-                                   head_in['enc_outputs_coord'], gts, metas, head_in['dn_meta'])
+        with local_avg_factors():  # a rank with no detection samples never reaches this all-reduce
+            losses = head.loss_by_feat(cls_scores, bbox_preds, head_in['enc_outputs_class'],
+                                       head_in['enc_outputs_coord'], gts, metas, head_in['dn_meta'])
         if self.with_mask:
             losses.update(self._mask_loss(cls_scores, bbox_preds, head_in, enc_out, feats[0], det_samples,
                                           data_samples))
