@@ -10,6 +10,7 @@ from visionllm.registry import MODELS
 from visionllm.structures import TaskConditions, VisionLLMDataSample
 from visionllm.utils.errors import ConfigError, PromptError
 
+from .length_buckets import length_buckets
 from .mllm.chat_template import IGNORE_INDEX, ChatTemplate
 from .superlink.generation import generate_with_queries
 
@@ -30,13 +31,15 @@ class VisionLLM(BaseModel):
             gradients for every parameter with mixed-task batches.
         frozen_modules: names (prefixes) of submodules whose parameters do not train, e.g.
             ``['mllm', 'superlink']`` for a decoders-only stage.
+        llm_length_buckets: in training, the LLM runs samples of similar length together in up to this
+            many forwards, each trimmed to its longest sample (:func:`length_buckets`); 1 = one padded batch.
     """
 
     def __init__(self, mllm: dict, superlink: dict, decoders: Optional[Dict[str, dict]] = None,
                  data_preprocessor: Optional[dict] = None, chat_template: Optional[dict] = None,
                  loss_weights: Optional[Dict[str, float]] = None, max_length: int = 2048,
                  test_cfg: Optional[dict] = None, touch_unused_decoders: bool = False,
-                 frozen_modules: Sequence[str] = (), init_cfg=None):
+                 frozen_modules: Sequence[str] = (), llm_length_buckets: int = 2, init_cfg=None):
         super().__init__(data_preprocessor=MODELS.build(data_preprocessor or dict(type='VisionLLMDataPreprocessor')),
                          init_cfg=init_cfg)
         self.superlink = MODELS.build(superlink)
@@ -56,6 +59,7 @@ class VisionLLM(BaseModel):
         self.max_length = max_length
         self.test_cfg = dict(dict(max_new_tokens=64), **(test_cfg or {}))
         self.touch_unused_decoders = touch_unused_decoders
+        self.llm_length_buckets = llm_length_buckets
         for name in frozen_modules:
             try:
                 self.get_submodule(name).requires_grad_(False)
@@ -138,8 +142,8 @@ class VisionLLM(BaseModel):
         target[:, :-1] = labels[:, 1:]
         learn = target != IGNORE_INDEX
         embeds = self.embed(input_ids, inputs['pixel_values'])
-        hidden, logits, _ = self.mllm.forward_llm(embeds, self.superlink.attention_mask(input_ids, mask),
-                                                  logits_mask=learn)
+        hidden = self.llm_hidden_states(embeds, input_ids, mask)
+        logits = self.mllm.model.lm_head(hidden[learn])
         losses = {}
         if learn.any():
             losses['lm.loss'] = F.cross_entropy(logits.float(), target[learn]) * self.loss_weights.get('lm', 1.0)
@@ -160,6 +164,24 @@ class VisionLLM(BaseModel):
             for k, v in decoder.loss(sub_inputs, sub_conds, sub_samples).items():
                 losses[f'{family}.{k}'] = v * w if 'loss' in k else v
         return losses
+
+    def llm_hidden_states(self, embeds: Tensor, input_ids: Tensor, mask: Tensor) -> Tensor:
+        """Last-layer hidden states [B, L, D] of right-padded embeddings [B, L, D] (ids and padding mask
+        [B, L]), run in length buckets; rows past a sample's length are not meaningful."""
+        groups = length_buckets(mask.sum(1).tolist(), self.llm_length_buckets)
+        if len(groups) <= 1:
+            return self.mllm.forward_llm(embeds, self.superlink.attention_mask(input_ids, mask),
+                                         logits_mask=torch.zeros_like(mask, dtype=torch.bool))[0]
+        parts = []
+        for g in groups:
+            idx = torch.tensor(g, device=input_ids.device)
+            n = int(mask[idx].sum(1).max())
+            ids, m = input_ids[idx, :n], mask[idx, :n]
+            h, _, _ = self.mllm.forward_llm(embeds[idx, :n], self.superlink.attention_mask(ids, m),
+                                            logits_mask=torch.zeros_like(m, dtype=torch.bool))
+            parts.append(F.pad(h, (0, 0, 0, input_ids.shape[1] - n)))
+        order = torch.tensor(sum(groups, []), device=input_ids.device)
+        return torch.cat(parts)[torch.argsort(order)]
 
     def _subset(self, inputs: dict, conds: TaskConditions, samples: List[VisionLLMDataSample]):
         """Restrict decoder inputs and samples to those with groups; renumber condition indices."""
