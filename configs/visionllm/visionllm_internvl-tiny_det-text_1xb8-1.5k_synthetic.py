@@ -5,7 +5,7 @@ _base_ = [
     '../_base_/models/visionllm_internvl-tiny.py', '../_base_/models/det_decoder_tiny.py',
     '../_base_/datasets/synthetic.py', '../_base_/schedules/adamw_2k.py', '../_base_/default_runtime.py'
 ]
-max_iters = 1500  # about 14.5 minutes of training on 2 CPU cores
+max_iters = 1500  # about 13 minutes of training on 2 CPU cores
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100),
