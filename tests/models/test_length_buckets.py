@@ -22,8 +22,8 @@ def test_bucketed_llm_matches_one_padded_batch(tokenizer_dir):
     tok = model.tokenizer
     texts = ['Here are the results: red circle[DET], blue square[DET], green star[DET].', 'A red circle.', 'Yes.',
              'Here are the results: purple cross[DET].']
-    seqs = [model.superlink.expand(tok(t, add_special_tokens=False).input_ids,
-                                   tok(t, add_special_tokens=False).input_ids)[0] for t in texts]
+    token_ids = [tok(t, add_special_tokens=False).input_ids for t in texts]
+    seqs = [model.superlink.expand(t, list(t))[0] for t in token_ids]
     ids = model._pad(seqs, tok.pad_token_id, left=False)
     mask = model._pad([[1] * len(s) for s in seqs], 0, left=False)
     assert len(length_buckets(mask.sum(1).tolist(), 2)) == 2  # the batch is really split

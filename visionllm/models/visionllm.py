@@ -31,8 +31,9 @@ class VisionLLM(BaseModel):
             gradients for every parameter with mixed-task batches.
         frozen_modules: names (prefixes) of submodules whose parameters do not train, e.g.
             ``['mllm', 'superlink']`` for a decoders-only stage.
-        llm_length_buckets: in training, the LLM runs samples of similar length together in up to this
-            many forwards, each trimmed to its longest sample (:func:`length_buckets`); 1 = one padded batch.
+        llm_length_buckets: in training and prompted inference, the LLM runs samples of similar length
+            together in up to this many forwards, each trimmed to its longest sample
+            (:func:`length_buckets`); 1 = one padded batch.
     """
 
     def __init__(self, mllm: dict, superlink: dict, decoders: Optional[Dict[str, dict]] = None,
@@ -168,17 +169,19 @@ class VisionLLM(BaseModel):
     def llm_hidden_states(self, embeds: Tensor, input_ids: Tensor, mask: Tensor) -> Tensor:
         """Last-layer hidden states [B, L, D] of right-padded embeddings [B, L, D] (ids and padding mask
         [B, L]), run in length buckets; rows past a sample's length are not meaningful."""
+
+        def run(e: Tensor, ids: Tensor, m: Tensor) -> Tensor:
+            return self.mllm.forward_llm(e, self.superlink.attention_mask(ids, m),
+                                         logits_mask=torch.zeros_like(m, dtype=torch.bool))[0]
+
         groups = length_buckets(mask.sum(1).tolist(), self.llm_length_buckets)
         if len(groups) <= 1:
-            return self.mllm.forward_llm(embeds, self.superlink.attention_mask(input_ids, mask),
-                                         logits_mask=torch.zeros_like(mask, dtype=torch.bool))[0]
+            return run(embeds, input_ids, mask)
         parts = []
         for g in groups:
             idx = torch.tensor(g, device=input_ids.device)
             n = int(mask[idx].sum(1).max())
-            ids, m = input_ids[idx, :n], mask[idx, :n]
-            h, _, _ = self.mllm.forward_llm(embeds[idx, :n], self.superlink.attention_mask(ids, m),
-                                            logits_mask=torch.zeros_like(m, dtype=torch.bool))
+            h = run(embeds[idx, :n], input_ids[idx, :n], mask[idx, :n])
             parts.append(F.pad(h, (0, 0, 0, input_ids.shape[1] - n)))
         order = torch.tensor(sum(groups, []), device=input_ids.device)
         return torch.cat(parts)[torch.argsort(order)]
@@ -212,8 +215,7 @@ class VisionLLM(BaseModel):
         if prompted:
             input_ids, _, mask = self.sequences([data_samples[i] for i in prompted], [num_tiles[i] for i in prompted])
             embeds = self.embed(input_ids, tiles_of(prompted))
-            hidden, _, _ = self.mllm.forward_llm(embeds, self.superlink.attention_mask(input_ids, mask),
-                                                 logits_mask=torch.zeros_like(mask, dtype=torch.bool))
+            hidden = self.llm_hidden_states(embeds, input_ids, mask)
             for f, c in self.superlink.gather(hidden, input_ids, embeds).items():
                 all_conds.setdefault(f, []).append(c.remap_samples(torch.tensor(prompted, device=self.device)))
         if free:
