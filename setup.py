@@ -34,4 +34,5 @@ setup(
         'deepspeed': ['deepspeed>=0.19.6,<0.19.7'],
     },
     include_package_data=True,
+    package_data={'visionllm.ops': ['csrc/*.cpp']},  # built on first use (visionllm/ops/msda.py)
 )
