@@ -47,14 +47,13 @@ class _MSDAFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, value: Tensor, shapes: Tensor, loc: Tensor, weights: Tensor) -> Tensor:
         shapes = shapes.to('cpu', torch.long)
-        starts = torch.cat([shapes.new_zeros(1), (shapes[:, 0] * shapes[:, 1]).cumsum(0)[:-1]])
-        ctx.save_for_backward(value, shapes, starts, loc, weights)
-        return msda_kernel().forward(value, shapes, starts, loc, weights)
+        ctx.save_for_backward(value, shapes, loc, weights)
+        return msda_kernel().forward(value, shapes, loc, weights)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        value, shapes, starts, loc, weights = ctx.saved_tensors
-        g_value, g_loc, g_weights = msda_kernel().backward(value, shapes, starts, loc, weights, grad.contiguous())
+        value, shapes, loc, weights = ctx.saved_tensors
+        g_value, g_loc, g_weights = msda_kernel().backward(value, shapes, loc, weights, grad.contiguous())
         return g_value, None, g_loc, g_weights
 
 

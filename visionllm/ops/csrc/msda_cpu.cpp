@@ -1,6 +1,6 @@
 // Multi-scale deformable attention on CPU (forward and backward), the same maths as mmcv's PyTorch path
 // (bilinear sampling, align_corners=False, zero padding), without materialising the sampled values.
-// value [B, K, H, C]; shapes [L, 2] (h, w); starts [L]; loc [B, Q, H, L, P, 2] (x, y in [0, 1]);
+// value [B, K, H, C]; shapes [L, 2] (h, w, int64); loc [B, Q, H, L, P, 2] (x, y in [0, 1]);
 // aw [B, Q, H, L, P] -> out [B, Q, H * C].
 #include <torch/extension.h>
 #include <ATen/Parallel.h>
@@ -31,15 +31,24 @@ static inline void corners(T x, T y, int64_t Hl, int64_t Wl, int64_t* idx, T* w)
   }
 }
 
-torch::Tensor msda_forward(torch::Tensor value, torch::Tensor shapes, torch::Tensor starts, torch::Tensor loc,
-                           torch::Tensor aw) {
+// per-level heights, widths and first rows in value's K dimension, from shapes [L, 2] (int64)
+struct Levels {
+  std::vector<int64_t> h, w, start;
+  explicit Levels(const torch::Tensor& shapes) {
+    auto sh = shapes.accessor<int64_t, 2>();
+    for (int64_t l = 0, s = 0; l < shapes.size(0); s += sh[l][0] * sh[l][1], ++l) {
+      h.push_back(sh[l][0]); w.push_back(sh[l][1]); start.push_back(s);
+    }
+  }
+};
+
+torch::Tensor msda_forward(torch::Tensor value, torch::Tensor shapes, torch::Tensor loc, torch::Tensor aw) {
   value = value.contiguous(); loc = loc.contiguous(); aw = aw.contiguous();
   const int64_t B = value.size(0), K = value.size(1), NH = value.size(2), C = value.size(3);
   const int64_t Q = loc.size(1), L = loc.size(3), P = loc.size(4);
   auto out = torch::zeros({B, Q, NH, C}, value.options());
-  auto sh = shapes.accessor<int64_t, 2>(); auto st = starts.accessor<int64_t, 1>();
-  std::vector<int64_t> Hs(L), Ws(L), Ss(L);
-  for (int64_t l = 0; l < L; ++l) { Hs[l] = sh[l][0]; Ws[l] = sh[l][1]; Ss[l] = st[l]; }
+  const Levels lv(shapes);
+  const std::vector<int64_t>& Hs = lv.h; const std::vector<int64_t>& Ws = lv.w; const std::vector<int64_t>& Ss = lv.start;
   AT_DISPATCH_FLOATING_TYPES(value.scalar_type(), "msda_forward", [&] {
     const scalar_t* v = value.data_ptr<scalar_t>(); const scalar_t* lp = loc.data_ptr<scalar_t>();
     const scalar_t* ap = aw.data_ptr<scalar_t>(); scalar_t* o = out.data_ptr<scalar_t>();
@@ -68,15 +77,14 @@ torch::Tensor msda_forward(torch::Tensor value, torch::Tensor shapes, torch::Ten
   return out.view({B, Q, NH * C});
 }
 
-std::vector<torch::Tensor> msda_backward(torch::Tensor value, torch::Tensor shapes, torch::Tensor starts,
-                                         torch::Tensor loc, torch::Tensor aw, torch::Tensor grad_out) {
+std::vector<torch::Tensor> msda_backward(torch::Tensor value, torch::Tensor shapes, torch::Tensor loc,
+                                         torch::Tensor aw, torch::Tensor grad_out) {
   value = value.contiguous(); loc = loc.contiguous(); aw = aw.contiguous(); grad_out = grad_out.contiguous();
   const int64_t B = value.size(0), K = value.size(1), NH = value.size(2), C = value.size(3);
   const int64_t Q = loc.size(1), L = loc.size(3), P = loc.size(4);
   auto gv = torch::zeros_like(value); auto gl = torch::zeros_like(loc); auto ga = torch::zeros_like(aw);
-  auto sh = shapes.accessor<int64_t, 2>(); auto st = starts.accessor<int64_t, 1>();
-  std::vector<int64_t> Hs(L), Ws(L), Ss(L);
-  for (int64_t l = 0; l < L; ++l) { Hs[l] = sh[l][0]; Ws[l] = sh[l][1]; Ss[l] = st[l]; }
+  const Levels lv(shapes);
+  const std::vector<int64_t>& Hs = lv.h; const std::vector<int64_t>& Ws = lv.w; const std::vector<int64_t>& Ss = lv.start;
   AT_DISPATCH_FLOATING_TYPES(value.scalar_type(), "msda_backward", [&] {
     const scalar_t* v = value.data_ptr<scalar_t>(); const scalar_t* lp = loc.data_ptr<scalar_t>();
     const scalar_t* ap = aw.data_ptr<scalar_t>(); const scalar_t* g = grad_out.data_ptr<scalar_t>();
