@@ -21,14 +21,14 @@ full_det_decoder = dict(
                                     ffn_cfg=dict(embed_dims=256, feedforward_channels=2048, ffn_drop=0.0)),
                      post_norm_cfg=None),
         positional_encoding=dict(num_feats=128, normalize=True, offset=0.0, temperature=20),
-        bbox_head=dict(type='mmdet.GroundingDINOHead', num_classes=128, embed_dims=256, sync_cls_avg_factor=True,
+        bbox_head=dict(type='visionllm.BatchMatchingGroundingDINOHead', num_classes=128, embed_dims=256, sync_cls_avg_factor=True,
                        contrastive_cfg=dict(log_scale=0.0, bias=True),
                        loss_cls=dict(type='mmdet.FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25, loss_weight=1.0),
                        loss_bbox=dict(type='mmdet.L1Loss', loss_weight=5.0),
                        loss_iou=dict(type='mmdet.GIoULoss', loss_weight=2.0)),
         dn_cfg=dict(label_noise_scale=0.5, box_noise_scale=1.0,
                     group_cfg=dict(dynamic=True, num_groups=None, num_dn_queries=100)),
-        train_cfg=dict(assigner=dict(type='mmdet.HungarianAssigner', match_costs=[
+        train_cfg=dict(assigner=dict(type='visionllm.BatchHungarianAssigner', match_costs=[
             dict(type='mmdet.BinaryFocalLossCost', weight=2.0),
             dict(type='mmdet.BBoxL1Cost', weight=5.0, box_format='xywh'),
             dict(type='mmdet.IoUCost', iou_mode='giou', weight=2.0)])),

@@ -38,7 +38,7 @@ det_decoder = dict(
             post_norm_cfg=None),
         positional_encoding=dict(num_feats=det_dims // 2, normalize=True, offset=0.0, temperature=20),
         bbox_head=dict(
-            type='mmdet.GroundingDINOHead',
+            type='visionllm.BatchMatchingGroundingDINOHead',
             num_classes=32,
             embed_dims=det_dims,
             sync_cls_avg_factor=True,
@@ -49,7 +49,7 @@ det_decoder = dict(
             loss_iou=dict(type='mmdet.GIoULoss', loss_weight=2.0)),
         dn_cfg=dict(label_noise_scale=0.5, box_noise_scale=1.0,
                     group_cfg=dict(dynamic=True, num_groups=None, num_dn_queries=50)),
-        train_cfg=dict(assigner=dict(type='mmdet.HungarianAssigner', match_costs=[
+        train_cfg=dict(assigner=dict(type='visionllm.BatchHungarianAssigner', match_costs=[
             dict(type='mmdet.BinaryFocalLossCost', weight=2.0),
             dict(type='mmdet.BBoxL1Cost', weight=5.0, box_format='xywh'),
             dict(type='mmdet.IoUCost', iou_mode='giou', weight=2.0)])),

@@ -166,3 +166,35 @@ def test_free_generation_slots_match_one_teacher_forced_forward(model):
     assert out.conditions['det'].names == ref.names[:n]
     ref_named = sl.gather(h, full, model.embed(full, None))['det']
     assert torch.allclose(out.conditions['det'].name_embeddings, ref_named.name_embeddings[:n], atol=1e-5)
+
+
+def test_group_masks_and_conditions_of_a_padded_batch_match_each_sample_alone(model):
+    """Several groups per sample at different positions, right padding: every sample's mask rows and
+    gathered name embeddings are those it gets alone."""
+    sl, tok = model.superlink, model.tokenizer
+    texts = ['Results: red circle[DET], blue square[DET], sky[SEG].', 'Found: green star[DET].']
+    seqs = [sl.expand(tok(t, add_special_tokens=False).input_ids, [0] * 200)[0] for t in texts]
+    L = max(map(len, seqs))
+    ids = torch.tensor([s + [tok.pad_token_id] * (L - len(s)) for s in seqs])
+    pad = torch.tensor([[1] * len(s) + [0] * (L - len(s)) for s in seqs])
+    mask = sl.attention_mask(ids, pad)[:, 0]
+    embeds = torch.randn(2, L, 16)
+    conds = sl.gather(embeds, ids, embeds)
+    for b, s in enumerate(seqs):
+        alone = torch.tensor([s])
+        assert torch.equal(mask[b, :len(s), :len(s)], sl.attention_mask(alone, torch.ones_like(alone))[0, 0])
+        single = sl.gather(embeds[b:b + 1, :len(s)], alone, embeds[b:b + 1, :len(s)])
+        for f, c in single.items():
+            mine = conds[f].for_sample(b)
+            assert mine.names == c.names
+            assert torch.allclose(mine.name_embeddings, c.name_embeddings, atol=1e-6)
+
+
+def test_span_means():
+    x = torch.randn(2, 6, 3, requires_grad=True)
+    spans = [(0, 1, 4), (1, 0, 2), (1, 3, 3), (0, 5, 6)]  # (sample, start, end); the third is empty
+    out = SuperLink.span_means(x, spans)
+    ref = torch.stack([x[b, s:e].mean(0) if e > s else x.new_zeros(3) for b, s, e in spans])
+    assert torch.allclose(out, ref, atol=1e-6)
+    g, = torch.autograd.grad(out.sum(), x)
+    assert torch.allclose(g[0, 1:4], torch.full((3, 3), 1 / 3)) and g[0, 0].abs().sum() == 0

@@ -1,5 +1,6 @@
 """Specialist decoders, one file per family."""
 from .base import BaseTaskDecoder
+from .batch_matching import BatchHungarianAssigner, BatchMatchingGroundingDINOHead
 from .detection import OVDetectionDecoder
 from .detection_transformer import ConditionedGroundingDINO
 from .editing import DiffusionEditDecoder
@@ -7,5 +8,6 @@ from .generation import DiffusionGenerationDecoder
 from .pose import OVPoseDecoder
 from .semantic_seg import OVSemSegDecoder
 
-__all__ = ['BaseTaskDecoder', 'OVDetectionDecoder', 'ConditionedGroundingDINO', 'OVSemSegDecoder', 'OVPoseDecoder',
+__all__ = ['BaseTaskDecoder', 'BatchHungarianAssigner', 'BatchMatchingGroundingDINOHead',
+           'OVDetectionDecoder', 'ConditionedGroundingDINO', 'OVSemSegDecoder', 'OVPoseDecoder',
            'DiffusionGenerationDecoder', 'DiffusionEditDecoder']

@@ -26,6 +26,7 @@ from visionllm.registry import MODELS
 from visionllm.structures import TaskConditions, VisionLLMDataSample
 
 from .base import BaseTaskDecoder
+from .batch_matching import xyxy_pixel_preds
 from .local_averages import local_avg_factors
 from .roi import RoIClassRefiner
 
@@ -181,20 +182,23 @@ class OVDetectionDecoder(BaseTaskDecoder):
         cls_last, box_last = cls_scores[-1][:, num_dn:], bbox_preds[-1][:, num_dn:]
         hs_last = head_in['hidden_states'][-1][:, num_dn:]
         mask_feats = self._mask_features(c4, enc_out)
+        batch = [b for b, (ds, s) in enumerate(zip(det_samples, data_samples))
+                 if len(ds.gt_instances) and 'masks' in s.gt_instances]
+        metas = [det_samples[b].metainfo for b in batch]
+        with torch.no_grad():
+            pred = xyxy_pixel_preds([cls_last[b] for b in batch], [box_last[b] for b in batch], metas)
+            gts = [det_samples[b].gt_instances for b in batch]
+            if hasattr(head.assigner, 'assign_batch'):
+                assigns = head.assigner.assign_batch(pred, gts, metas)
+            else:
+                assigns = [head.assigner.assign(p, g, m) for p, g, m in zip(pred, gts, metas)]
         preds, targets = [], []
-        for b, (ds, s) in enumerate(zip(det_samples, data_samples)):
-            if len(ds.gt_instances) == 0 or 'masks' not in s.gt_instances:
-                continue
-            h, w = ds.metainfo['img_shape']
-            factor = box_last.new_tensor([w, h, w, h])
-            assign = head.assigner.assign(
-                InstanceData(scores=cls_last[b], bboxes=bbox_cxcywh_to_xyxy(box_last[b]) * factor),
-                ds.gt_instances, ds.metainfo)
+        for b, assign in zip(batch, assigns):
             q = torch.nonzero(assign.gt_inds > 0).flatten()
             gt_idx = assign.gt_inds[q] - 1
             preds.append(torch.einsum('nd,dhw->nhw', self.mask_embed(hs_last[b, q]), mask_feats[b]))
-            gm = s.gt_instances.masks[gt_idx.cpu()].to(mask_feats.device).float()
-            H, W = ds.metainfo['batch_input_shape']
+            gm = data_samples[b].gt_instances.masks[gt_idx.cpu()].to(mask_feats.device).float()
+            H, W = metas[0]['batch_input_shape']
             targets.append(F.pad(gm, (0, W - gm.shape[-1], 0, H - gm.shape[-2])))
         if not preds:
             zero = mask_feats.sum() * 0.0 + sum(p.sum() for p in self.mask_embed.parameters()) * 0.0

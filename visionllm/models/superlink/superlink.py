@@ -98,28 +98,31 @@ class SuperLink(BaseModule):
 
     def routing_positions(self, input_ids: Tensor) -> List[Tuple[int, int, str]]:
         """(sample, position, family) of every routing token in [B, L] ids."""
-        is_route = torch.zeros_like(input_ids, dtype=torch.bool)
-        for i in self.id_to_family:
-            is_route |= input_ids == i
-        return [(b, p, self.id_to_family[int(input_ids[b, p])]) for b, p in is_route.nonzero().tolist()]
+        route_ids = torch.tensor(list(self.id_to_family), device=input_ids.device)
+        b, p = torch.isin(input_ids, route_ids).nonzero(as_tuple=True)
+        return [(bi, pi, self.id_to_family[t])
+                for bi, pi, t in zip(b.tolist(), p.tolist(), input_ids[b, p].tolist())]
 
     def _slots(self, input_ids: Tensor):
-        """Per family: (sample idx [G], slot positions [G, Q], routing positions list)."""
+        """Per family, in order of first appearance: (sample idx [G], slot positions [G, Q], routing
+        positions list). A few tensor ops per family, whatever the number of groups."""
         groups: Dict[str, List[Tuple[int, int]]] = {}
-        L = input_ids.shape[1]
         for b, p, f in self.routing_positions(input_ids):
-            q = self.families[f]['num_queries']
-            if p + q >= L or not bool((input_ids[b, p + 1:p + 1 + q] == self.placeholder_id).all()):
-                raise ValueError(f'routing token {self.id_to_token[int(input_ids[b, p])]} at sample {b} '
-                                 f'position {p} is not followed by {q} query slots; use expand()')
             groups.setdefault(f, []).append((b, p))
+        L, dev = input_ids.shape[1], input_ids.device
         out = {}
         for f, bp in groups.items():
             q = self.families[f]['num_queries']
-            b = torch.tensor([x[0] for x in bp], device=input_ids.device)
-            pos = torch.tensor([x[1] for x in bp], device=input_ids.device)[:, None] + 1 + \
-                torch.arange(q, device=input_ids.device)
-            out[f] = (b, pos, [x[1] for x in bp])
+            b = torch.tensor([x[0] for x in bp], device=dev)
+            route_pos = [x[1] for x in bp]
+            pos = torch.tensor(route_pos, device=dev)[:, None] + 1 + torch.arange(q, device=dev)
+            ok = (pos[:, -1] < L) & (input_ids[b[:, None], pos.clamp(max=L - 1)] == self.placeholder_id).all(1)
+            if not bool(ok.all()):
+                g = int((~ok).nonzero()[0])
+                bi, p = bp[g]
+                raise ValueError(f'routing token {self.id_to_token[int(input_ids[bi, p])]} at sample {bi} '
+                                 f'position {p} is not followed by {q} query slots; use expand()')
+            out[f] = (b, pos, route_pos)
         return out
 
     def insert(self, inputs_embeds: Tensor, input_ids: Tensor) -> Tensor:
@@ -149,10 +152,23 @@ class SuperLink(BaseModule):
             tokens = [self.id_to_token[rows[bi][p]] for bi, p in zip(b.tolist(), route_pos)]
             name_emb = None
             if inputs_embeds is not None:
-                name_emb = torch.stack([self.mean_name_embedding(inputs_embeds[bi, s:p])
-                                        for bi, s, p in zip(b.tolist(), starts, route_pos)])
+                name_emb = self.span_means(inputs_embeds, list(zip(b.tolist(), starts, route_pos)))
             out[f] = TaskConditions(emb, b, names, tokens, name_emb)
         return out
+
+    @staticmethod
+    def span_means(embeds: Tensor, spans: Sequence[Tuple[int, int, int]]) -> Tensor:
+        """Mean of ``embeds[b, start:end]`` [B, L, D] for each (b, start, end) -> [G, D] (zeros for an
+        empty span), with one gather and one index_add (so one node in the backward pass)."""
+        L, D = embeds.shape[1:]
+        flat = [b * L + t for b, s, e in spans for t in range(s, e)]
+        seg = [g for g, (_, s, e) in enumerate(spans) for _ in range(s, e)]
+        dev = embeds.device
+        sums = embeds.new_zeros(len(spans), D).index_add_(
+            0, torch.tensor(seg, dtype=torch.long, device=dev),
+            embeds.reshape(-1, D)[torch.tensor(flat, dtype=torch.long, device=dev)])
+        counts = torch.tensor([max(e - s, 1) for _, s, e in spans], dtype=embeds.dtype, device=dev)
+        return sums / counts[:, None]
 
     @staticmethod
     def mean_name_embedding(name_embeds: Tensor) -> Tensor:
@@ -191,12 +207,11 @@ class SuperLink(BaseModule):
         mask = torch.ones(L, L, dtype=torch.bool, device=dev).tril()[None] & padding_mask.bool()[:, None, :]
         mask |= torch.eye(L, dtype=torch.bool, device=dev)[None]
         if self.slot_attention == 'group':
+            rows = input_ids.tolist()
+            col = torch.arange(L, device=dev)
             for b, pos, route_pos in self._slots(input_ids).values():
-                q = pos.shape[1]
-                for bi, p in zip(b.tolist(), route_pos):
-                    start = self.name_start(input_ids[bi].tolist(), p)
-                    rows = torch.zeros(q, L, dtype=torch.bool, device=dev)
-                    rows[:, start:p + 1] = True
-                    rows[:, p + 1:p + 1 + q] = torch.ones(q, q, dtype=torch.bool, device=dev).tril()
-                    mask[bi, p + 1:p + 1 + q] = rows
+                starts = torch.tensor([self.name_start(rows[bi], p) for bi, p in zip(b.tolist(), route_pos)],
+                                      device=dev)
+                # slot j of a group sees its name, its routing token and slots 0..j: columns start .. pos[j]
+                mask[b[:, None].expand_as(pos), pos] = (col >= starts[:, None, None]) & (col <= pos[..., None])
         return mask[:, None]
