@@ -1,3 +1,4 @@
+import copy
 import os.path as osp
 
 import pytest
@@ -93,3 +94,30 @@ def test_head_needs_the_batch_assigner():
     pred, gt, meta = _image(1, 2, (64, 64), C=8)
     with pytest.raises(TypeError, match='visionllm.BatchHungarianAssigner'):
         head.get_targets([pred.scores], [torch.rand(12, 4)], [gt], [meta])
+
+
+def test_decoder_losses_equal_those_with_mmdets_head_and_assigner():
+    """The tiny detection decoder with the batched head, and with mmdet's GroundingDINOHead +
+    HungarianAssigner (the mask loss then assigns image by image): same weights, same seed, same losses."""
+    from tests.models.decoders.test_detection import _conds, _samples
+    cfg = Config.fromfile(osp.join(REPO, 'configs/_base_/models/det_decoder_tiny.py')).det_decoder.to_dict()
+    cfg.update(max_classes=4, num_points=64)
+    mmdet_cfg = copy.deepcopy(cfg)
+    mmdet_cfg['detector']['bbox_head']['type'] = 'mmdet.GroundingDINOHead'
+    mmdet_cfg['detector']['train_cfg']['assigner']['type'] = 'mmdet.HungarianAssigner'
+    args = dict(condition_dims=32, routing_tokens=['[DET]'], num_queries=8)
+    torch.manual_seed(0)
+    ours, theirs = MODELS.build(cfg, default_args=args), MODELS.build(mmdet_cfg, default_args=args)
+    ours.init_weights()
+    theirs.load_state_dict(ours.state_dict())
+    assert type(theirs.detector.bbox_head) is GroundingDINOHead
+    conds, images = _conds([3, 2]), torch.randn(2, 3, 64, 64)
+    samples = _samples((2, 1))
+    samples[1].set_metainfo(dict(class_names=['a', 'b']))
+    losses = []
+    for dec in (ours, theirs):
+        torch.manual_seed(1)  # denoising queries and mask points are random
+        losses.append(dec.train().loss(dict(images=images), conds, samples))
+    assert losses[0].keys() == losses[1].keys() and 'loss_mask' in losses[0]
+    for k in losses[0]:
+        torch.testing.assert_close(losses[0][k], losses[1][k], rtol=0, atol=0, msg=k)

@@ -35,10 +35,11 @@ class BatchHungarianAssigner(HungarianAssigner):
                      ) -> List[AssignResult]:
         """Per image: ``scores`` [N_i, C] logits and xyxy pixel ``bboxes`` [N_i, 4]; ground truths with
         ``bboxes``, ``labels`` (and ``positive_maps`` / ``text_token_mask`` for grounding costs)."""
-        out: List[AssignResult] = [None] * len(preds)
         busy = [i for i in range(len(preds)) if len(gts[i]) and len(preds[i])]
-        for i in set(range(len(preds))) - set(busy):
-            out[i] = super().assign(preds[i], gts[i], metas[i])
+        out: List[AssignResult] = [None] * len(preds)
+        for i in range(len(preds)):
+            if i not in busy:  # no ground truths or no predictions: mmdet's assigner returns at once
+                out[i] = super().assign(preds[i], gts[i], metas[i])
         if not busy:
             return out
         same_size = len({tuple(metas[i]['img_shape']) for i in busy}) == 1

@@ -94,7 +94,8 @@ def generate_with_queries(mllm, superlink, inputs_embeds: Tensor, attention_mask
                 groups.setdefault(f, []).append((hidden[b, 1:1 + q.shape[0]], b,
                                                  superlink.group_name(seq, len(seq) - 1, start),
                                                  superlink.id_to_token[steps[b][0]],
-                                                 superlink.mean_name_embedding(mllm.embed_tokens(name_ids))))
+                                                 superlink.span_means(mllm.embed_tokens(name_ids)[None],
+                                                                     [(0, 0, len(name_ids))])[0]))
     conds = {f: TaskConditions(torch.stack([g[0] for g in gs]), torch.tensor([g[1] for g in gs], device=dev),
                                [g[2] for g in gs], [g[3] for g in gs], torch.stack([g[4] for g in gs]))
              for f, gs in groups.items()}

@@ -170,13 +170,6 @@ class SuperLink(BaseModule):
         counts = torch.tensor([max(e - s, 1) for _, s, e in spans], dtype=embeds.dtype, device=dev)
         return sums / counts[:, None]
 
-    @staticmethod
-    def mean_name_embedding(name_embeds: Tensor) -> Tensor:
-        """[n, D] embeddings of a name's tokens -> [D] mean (zeros for an empty name)."""
-        if name_embeds.shape[0] == 0:
-            return name_embeds.new_zeros(name_embeds.shape[-1])
-        return name_embeds.mean(0)
-
     # ---- names ----------------------------------------------------------------------------------------
     def _is_boundary(self, token_id: int) -> bool:
         if token_id not in self._boundary:
