@@ -1,12 +1,14 @@
 # CPU-sized Grounding-DINO-style detection + instance-mask decoder (half-width ResNet-18, 2+2 layers, width 128,
-# RoI class refiner on the last layer, name token embeddings in the class embeddings).
+# RoI class refiner on the last layer (with its ground-truth-box loss), name token embeddings in the class embeddings).
 det_dims = 128
 backbone_width = 32  # ResNet base channels (64 in the standard ResNet-18)
 det_decoder = dict(
     type='OVDetectionDecoder',
     mask_in_channels=backbone_width,
-    # re-classify the last layer's queries with features pooled inside their boxes (strides 4 and 8)
-    roi_refine=dict(in_channels=(backbone_width, backbone_width * 2)),
+    # re-classify the last layer's queries with features pooled inside their boxes (strides 4 and 8); the
+    # readout is also trained on the ground-truth boxes (softmax over the prompt's classes, cosine logits),
+    # and those cosine logits, centred, are added to the refined logits
+    roi_refine=dict(in_channels=(backbone_width, backbone_width * 2), gt_loss_weight=1.0, cos_gain=0.5),
     # class embedding += Linear(LayerNorm(mean token embedding of the name)): names sharing a word share a component
     name_embedding=True,
     max_classes=32,

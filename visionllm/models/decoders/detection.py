@@ -128,10 +128,14 @@ class OVDetectionDecoder(BaseTaskDecoder):
                                       head_in['text_token_mask'])
         if self.roi_refiner is None:
             return cls_scores, bbox_preds
-        hidden = self.roi_refiner(head_in['hidden_states'][-1], bbox_preds[-1], feats[:2],
-                                  [s.metainfo['img_shape'] for s in det_samples],
-                                  det_samples[0].metainfo['batch_input_shape'])
-        refined = head.cls_branches[-1](hidden, head_in['memory_text'], head_in['text_token_mask'])
+        ref, hidden = self.roi_refiner, head_in['hidden_states'][-1]
+        head_in['roi_features'] = fmap = ref.features(feats[:2])
+        r = ref(fmap, bbox_preds[-1], [s.metainfo['img_shape'] for s in det_samples],
+                det_samples[0].metainfo['batch_input_shape']).to(hidden.dtype)
+        refined = head.cls_branches[-1](hidden + r, head_in['memory_text'], head_in['text_token_mask'])
+        if ref.cos_gain is not None:
+            c = ref.centred_cos_logits(r, head_in['memory_text'], head_in['text_token_mask'])
+            refined = refined + F.pad(ref.cos_gain * c, (0, refined.shape[-1] - c.shape[-1]))
         return torch.cat([cls_scores[:-1], refined[None]]), bbox_preds
 
     def _mask_features(self, c4: Tensor, enc_out: Dict) -> Tensor:
@@ -171,6 +175,10 @@ class OVDetectionDecoder(BaseTaskDecoder):
         with local_avg_factors():  # a rank with no detection samples never reaches this all-reduce
             losses = head.loss_by_feat(cls_scores, bbox_preds, head_in['enc_outputs_class'],
                                        head_in['enc_outputs_coord'], gts, metas, head_in['dn_meta'])
+        if self.roi_refiner is not None and self.roi_refiner.gt_loss_weight > 0:
+            losses['loss_roi_gt'] = self.roi_refiner.gt_loss(
+                head_in['roi_features'], [g.bboxes for g in gts], [s.gt_instances.labels for s in data_samples],
+                head_in['memory_text'], head_in['text_token_mask'], metas[0]['batch_input_shape'])
         if self.with_mask:
             losses.update(self._mask_loss(cls_scores, bbox_preds, head_in, enc_out, feats[0], det_samples,
                                           data_samples))

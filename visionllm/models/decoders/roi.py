@@ -55,8 +55,15 @@ class RoIClassRefiner(nn.Module):
     to read from the whole box. Backbone maps at strides 4 and 8 are summed (1x1 laterals) and passed
     through two 3x3 convs on the whole map (shared by all boxes, so the cost does not grow with the
     number of queries), resampled to R x R inside each (enlarged, detached) box, and a two-layer MLP of
-    the flattened R x R grid (position-aware, like Faster R-CNN's box head) is added to the hidden state.
-    Its last layer starts at zero, so training starts from the unrefined decoder.
+    the flattened R x R grid (position-aware, like Faster R-CNN's box head) gives the readout r that is
+    added to the hidden state. Its last layer starts at zero, so training starts from the unrefined decoder.
+
+    Trained only through the decoder's sigmoid focal loss the readout learns colour fast but shape slowly
+    (``docs/design_notes.md``). With ``gt_loss_weight`` > 0 it is also trained directly: the readout of
+    every (jittered) ground-truth box is classified by softmax cross-entropy over its sample's classes on
+    cosine logits (readout and class embeddings L2-normalised, times ``temperature``). With ``cos_gain``
+    > 0 the same cosine logits of each query's readout, centred over the sample's classes, are added to
+    its refined logits with a learnable gain (starting at ``cos_gain``).
 
     Args:
         in_channels: channels of the stride-4 and stride-8 backbone outputs.
@@ -65,10 +72,15 @@ class RoIClassRefiner(nn.Module):
         roi_size: R.
         hidden_dims: width of the MLP's hidden layer.
         box_expand: context factor around each box.
+        gt_loss_weight: weight of the ground-truth-box cross-entropy (0: off).
+        temperature: scale of the cosine logits.
+        gt_jitter: ground-truth box sides move by up to this fraction of the box size.
+        cos_gain: initial gain of the centred cosine logits in the refined logits (0: not added).
     """
 
     def __init__(self, in_channels: Sequence[int], embed_dims: int, channels: int = 32, roi_size: int = 8,
-                 hidden_dims: int = 256, box_expand: float = 1.2):
+                 hidden_dims: int = 256, box_expand: float = 1.2, gt_loss_weight: float = 0.0,
+                 temperature: float = 10.0, gt_jitter: float = 0.05, cos_gain: float = 0.0):
         super().__init__()
         self.lateral = nn.ModuleList([nn.Conv2d(c, channels, 1) for c in in_channels])
         self.convs = nn.Sequential(
@@ -78,17 +90,54 @@ class RoIClassRefiner(nn.Module):
                                  nn.Linear(hidden_dims, embed_dims))
         nn.init.zeros_(self.mlp[-1].weight)
         nn.init.zeros_(self.mlp[-1].bias)
+        self.cos_gain = nn.Parameter(torch.tensor(float(cos_gain))) if cos_gain else None
         self.roi_size, self.box_expand = roi_size, box_expand
+        self.gt_loss_weight, self.temperature, self.gt_jitter = gt_loss_weight, temperature, gt_jitter
 
     def features(self, feats: Tuple[Tensor, Tensor]) -> Tensor:
         """(stride-4 [B, C4, H/4, W/4], stride-8 [B, C8, H/8, W/8]) -> [B, c, H/4, W/4]."""
         return self.convs(merge_strides(self.lateral, *feats))
 
-    def forward(self, hidden: Tensor, boxes: Tensor, feats: Tuple[Tensor, Tensor], img_shapes, batch_hw) -> Tensor:
-        """hidden [B, N, d], boxes [B, N, 4] cxcywh normalised by each image's ``img_shape`` (h, w),
-        ``batch_hw`` the padded input size -> refined hidden [B, N, d]."""
-        wh = boxes.new_tensor([[w, h, w, h] for h, w in img_shapes]).float()[:, None]  # [B, 1, 4]
-        xyxy = bbox_cxcywh_to_xyxy(boxes.detach().float()) * wh
+    def readout(self, fmap: Tensor, xyxy: Tensor, batch_hw) -> Tensor:
+        """fmap [B, c, H/4, W/4] (from :meth:`features`), xyxy pixel boxes [B, N, 4] -> r [B, N, d]."""
         xyxy = expand_boxes(xyxy.flatten(0, 1), self.box_expand).view_as(xyxy)
-        rois = resample_boxes(self.features(feats), xyxy, self.roi_size, batch_hw)  # [B, N, c, R, R]
-        return hidden + self.mlp(rois.flatten(2)).to(hidden.dtype)
+        return self.mlp(resample_boxes(fmap, xyxy, self.roi_size, batch_hw).flatten(2))
+
+    def forward(self, fmap: Tensor, boxes: Tensor, img_shapes, batch_hw) -> Tensor:
+        """fmap [B, c, H/4, W/4], boxes [B, N, 4] cxcywh normalised by each image's ``img_shape`` (h, w),
+        ``batch_hw`` the padded input size -> readout r [B, N, d] (the refined hidden state is hidden + r)."""
+        wh = boxes.new_tensor([[w, h, w, h] for h, w in img_shapes]).float()[:, None]  # [B, 1, 4]
+        return self.readout(fmap, bbox_cxcywh_to_xyxy(boxes.detach().float()) * wh, batch_hw)
+
+    def cos_logits(self, r: Tensor, class_emb: Tensor, class_mask: Tensor) -> Tensor:
+        """Readouts r [B, N, d], class embeddings [B, G, d], valid classes [B, G] -> temperature x cosine
+        [B, N, G], zero at invalid classes. The readout's norm is smoothed (+0.01) so that r = 0 is harmless."""
+        r = r * torch.rsqrt(r.pow(2).sum(-1, keepdim=True) + 1e-2)
+        logits = torch.einsum('bnd,bgd->bng', r, F.normalize(class_emb.to(r.dtype), dim=-1)) * self.temperature
+        return logits * class_mask[:, None].to(r.dtype)
+
+    def centred_cos_logits(self, r: Tensor, class_emb: Tensor, class_mask: Tensor) -> Tensor:
+        """:meth:`cos_logits` minus their mean over each sample's valid classes (zero at invalid ones): only
+        the ranking between classes is added, not a change of every class's score."""
+        c = self.cos_logits(r, class_emb, class_mask)
+        valid = class_mask[:, None].to(c.dtype)
+        return (c - c.sum(-1, keepdim=True) / valid.sum(-1, keepdim=True).clamp(min=1)) * valid
+
+    def gt_loss(self, fmap: Tensor, gt_boxes: Sequence[Tensor], gt_labels: Sequence[Tensor], class_emb: Tensor,
+                class_mask: Tensor, batch_hw) -> Tensor:
+        """Cross-entropy of the ground-truth boxes' readouts over their sample's classes (x ``gt_loss_weight``).
+
+        fmap [B, c, H/4, W/4]; per sample xyxy pixel boxes [n_b, 4] and label indices [n_b] (0 boxes allowed);
+        class_emb [B, G, d] with valid classes class_mask [B, G]."""
+        n = max(max(len(b) for b in gt_boxes), 1)
+        unit = fmap.new_tensor([[0., 0., 1., 1.]])
+        boxes = torch.stack([torch.cat([b.to(fmap.dtype), unit.expand(n - len(b), 4)]) for b in gt_boxes])
+        size = (boxes[..., 2:] - boxes[..., :2]).repeat(1, 1, 2)
+        boxes = boxes + (torch.rand_like(boxes) * 2 - 1) * self.gt_jitter * size
+        logits = self.cos_logits(self.readout(fmap, boxes, batch_hw), class_emb, class_mask)
+        logits = logits.masked_fill(~class_mask[:, None], float('-inf'))
+        valid = torch.stack([torch.arange(n, device=fmap.device) < len(b) for b in gt_boxes])
+        if not valid.any():
+            return logits.new_zeros(()) + sum(p.sum() for p in self.mlp.parameters()) * 0.0
+        target = torch.stack([F.pad(y.to(fmap.device), (0, n - len(y))) for y in gt_labels])
+        return F.cross_entropy(logits[valid], target[valid]) * self.gt_loss_weight
