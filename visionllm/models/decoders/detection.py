@@ -122,7 +122,8 @@ class OVDetectionDecoder(BaseTaskDecoder):
 
     def _head(self, head_in: Dict, feats: Tuple[Tensor], det_samples) -> Tuple[Tensor, Tensor]:
         """Per-layer class logits [L, B, N, C] and boxes [L, B, N, 4]; with the RoI refiner the last
-        layer's logits are those of its refined hidden states."""
+        layer's logits are those of its refined hidden states (plus, with ``cos_gain``, its centred cosine
+        logits against ``head_in['class_table']``, the class embeddings before the encoder: [B, G, d])."""
         head = self.detector.bbox_head
         cls_scores, bbox_preds = head(head_in['hidden_states'], head_in['references'], head_in['memory_text'],
                                       head_in['text_token_mask'])
@@ -134,7 +135,7 @@ class OVDetectionDecoder(BaseTaskDecoder):
                 det_samples[0].metainfo['batch_input_shape']).to(hidden.dtype)
         refined = head.cls_branches[-1](hidden + r, head_in['memory_text'], head_in['text_token_mask'])
         if ref.cos_gain is not None:
-            c = ref.centred_cos_logits(r, head_in['memory_text'], head_in['text_token_mask'])
+            c = ref.centred_cos_logits(r, head_in['class_table'], head_in['text_token_mask'])
             refined = refined + F.pad(ref.cos_gain * c, (0, refined.shape[-1] - c.shape[-1]))
         return torch.cat([cls_scores[:-1], refined[None]]), bbox_preds
 
@@ -167,6 +168,7 @@ class OVDetectionDecoder(BaseTaskDecoder):
         self.detector.dn_query_generator.class_table = table
         mlvl, feats = self._backbone(decoder_inputs['images'])
         head_in, enc_out = self.detector.run_transformer(mlvl, text, det_samples)
+        head_in['class_table'] = text['embedded']
         head = self.detector.bbox_head
         cls_scores, bbox_preds = self._head(head_in, feats, det_samples)
         head.text_masks = head_in['text_token_mask']
@@ -178,7 +180,7 @@ class OVDetectionDecoder(BaseTaskDecoder):
         if self.roi_refiner is not None and self.roi_refiner.gt_loss_weight > 0:
             losses['loss_roi_gt'] = self.roi_refiner.gt_loss(
                 head_in['roi_features'], [g.bboxes for g in gts], [s.gt_instances.labels for s in data_samples],
-                head_in['memory_text'], head_in['text_token_mask'], metas[0]['batch_input_shape'])
+                head_in['class_table'], head_in['text_token_mask'], metas[0]['batch_input_shape'])
         if self.with_mask:
             losses.update(self._mask_loss(cls_scores, bbox_preds, head_in, enc_out, feats[0], det_samples,
                                           data_samples))
@@ -245,6 +247,7 @@ class OVDetectionDecoder(BaseTaskDecoder):
             text, _, per_sample = self.class_features(conds, B)
             det_samples = [VisionLLMDataSample(metainfo=s.metainfo) for s in data_samples]
             head_in, enc_out = self.detector.run_transformer(mlvl, text, det_samples)
+            head_in['class_table'] = text['embedded']
             cls_scores, bbox_preds = self._head(head_in, feats, det_samples)
             mask_feats = self._mask_features(feats[0], enc_out) if self.with_mask else None
             for b, s in enumerate(data_samples):

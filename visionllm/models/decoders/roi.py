@@ -61,7 +61,8 @@ class RoIClassRefiner(nn.Module):
     Trained only through the decoder's sigmoid focal loss the readout learns colour fast but shape slowly
     (``docs/design_notes.md``). With ``gt_loss_weight`` > 0 it is also trained directly: the readout of
     every (jittered) ground-truth box is classified by softmax cross-entropy over its sample's classes on
-    cosine logits (readout and class embeddings L2-normalised, times ``temperature``). With ``cos_gain``
+    cosine logits (readout and class embeddings L2-normalised, times ``temperature``; the decoder passes
+    the class embeddings before the encoder's text layers, which keep names compositional). With ``cos_gain``
     > 0 the same cosine logits of each query's readout, centred over the sample's classes, are added to
     its refined logits with a learnable gain (starting at ``cos_gain``).
 
