@@ -168,7 +168,6 @@ class OVDetectionDecoder(BaseTaskDecoder):
         self.detector.dn_query_generator.class_table = table
         mlvl, feats = self._backbone(decoder_inputs['images'])
         head_in, enc_out = self.detector.run_transformer(mlvl, text, det_samples)
-        head_in['class_table'] = text['embedded']
         head = self.detector.bbox_head
         cls_scores, bbox_preds = self._head(head_in, feats, det_samples)
         head.text_masks = head_in['text_token_mask']
@@ -247,7 +246,6 @@ class OVDetectionDecoder(BaseTaskDecoder):
             text, _, per_sample = self.class_features(conds, B)
             det_samples = [VisionLLMDataSample(metainfo=s.metainfo) for s in data_samples]
             head_in, enc_out = self.detector.run_transformer(mlvl, text, det_samples)
-            head_in['class_table'] = text['embedded']
             cls_scores, bbox_preds = self._head(head_in, feats, det_samples)
             mask_feats = self._mask_features(feats[0], enc_out) if self.with_mask else None
             for b, s in enumerate(data_samples):

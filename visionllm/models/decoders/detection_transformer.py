@@ -85,11 +85,11 @@ class ConditionedGroundingDINO(GroundingDINO):
                     memory_text=memory_text, text_token_mask=mask)
 
     def run_transformer(self, img_feats: Tuple[Tensor], text_dict: Dict, det_samples) -> Tuple[Dict, Dict]:
-        """Encoder + decoder. Returns (head inputs, encoder outputs incl. ``memory`` [B, N, d] and
-        ``spatial_shapes`` [levels, 2])."""
+        """Encoder + decoder. Returns (head inputs, incl. ``class_table``: the class embeddings before the
+        encoder [B, G, d]; encoder outputs incl. ``memory`` [B, N, d] and ``spatial_shapes`` [levels, 2])."""
         enc_in, dec_in = self.pre_transformer(img_feats, det_samples)
         enc_out = self.forward_encoder(**enc_in, text_dict=text_dict)
         tmp_dec_in, head_in = self.pre_decoder(**enc_out, batch_data_samples=det_samples)
         dec_in.update(tmp_dec_in)
-        head_in.update(self.forward_decoder(**dec_in))
+        head_in.update(self.forward_decoder(**dec_in), class_table=text_dict['embedded'])
         return head_in, enc_out

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from mmdet.structures.bbox import bbox_cxcywh_to_xyxy
 from torch import Tensor, nn
+from torch.nn.utils.rnn import pad_sequence
 
 
 def roi_grid(boxes: Tensor, size: int, image_hw) -> Tensor:
@@ -130,15 +131,14 @@ class RoIClassRefiner(nn.Module):
 
         fmap [B, c, H/4, W/4]; per sample xyxy pixel boxes [n_b, 4] and label indices [n_b] (0 boxes allowed);
         class_emb [B, G, d] with valid classes class_mask [B, G]."""
-        n = max(max(len(b) for b in gt_boxes), 1)
-        unit = fmap.new_tensor([[0., 0., 1., 1.]])
-        boxes = torch.stack([torch.cat([b.to(fmap.dtype), unit.expand(n - len(b), 4)]) for b in gt_boxes])
+        counts = torch.tensor([len(b) for b in gt_boxes], device=fmap.device)
+        if not counts.any():  # no objects in the batch: a zero loss that keeps the graph connected
+            return (fmap.sum() + sum(p.sum() for p in self.mlp.parameters())) * 0.0
+        boxes = pad_sequence([b.float() for b in gt_boxes], batch_first=True)  # [B, n, 4], padding ignored below
         size = (boxes[..., 2:] - boxes[..., :2]).repeat(1, 1, 2)
         boxes = boxes + (torch.rand_like(boxes) * 2 - 1) * self.gt_jitter * size
         logits = self.cos_logits(self.readout(fmap, boxes, batch_hw), class_emb, class_mask)
         logits = logits.masked_fill(~class_mask[:, None], float('-inf'))
-        valid = torch.stack([torch.arange(n, device=fmap.device) < len(b) for b in gt_boxes])
-        if not valid.any():
-            return logits.new_zeros(()) + sum(p.sum() for p in self.mlp.parameters()) * 0.0
-        target = torch.stack([F.pad(y.to(fmap.device), (0, n - len(y))) for y in gt_labels])
+        valid = torch.arange(boxes.shape[1], device=fmap.device)[None] < counts[:, None]
+        target = pad_sequence([y.to(fmap.device) for y in gt_labels], batch_first=True)
         return F.cross_entropy(logits[valid], target[valid]) * self.gt_loss_weight
