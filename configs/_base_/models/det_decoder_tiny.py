@@ -6,9 +6,9 @@ det_decoder = dict(
     type='OVDetectionDecoder',
     mask_in_channels=backbone_width,
     # re-classify the last layer's queries with features pooled inside their boxes (strides 4 and 8); the
-    # readout is also trained on the ground-truth boxes (softmax over the prompt's classes, cosine logits),
+    # readout is also trained on the ground-truth boxes (softmax over the prompt's classes, cosine logits, weight 2),
     # and those cosine logits, centred, are added to the refined logits
-    roi_refine=dict(in_channels=(backbone_width, backbone_width * 2), gt_loss_weight=1.0, cos_gain=0.5),
+    roi_refine=dict(in_channels=(backbone_width, backbone_width * 2), gt_loss_weight=2.0, cos_gain=0.5),
     # class embedding += Linear(LayerNorm(mean token embedding of the name)): names sharing a word share a component
     name_embedding=True,
     max_classes=32,
