@@ -54,9 +54,11 @@ def test_loss_is_finite_and_reaches_conditions(decoder):
     # the name token embeddings reach the class embeddings (tiny config: name_embedding=True)
     assert conds.name_embeddings.grad is not None and conds.name_embeddings.grad.abs().sum() > 0
     # the tiny config's RoI class refiner is trained through the last layer's classification and through
-    # its own loss on the ground-truth boxes (cross-entropy over the 3 classes: ln 3 while its readout is zero)
+    # its own loss on the ground-truth boxes (weight x cross-entropy over the 3 classes: weight x ln 3 while its
+    # readout is zero; the config sets weight 2)
     assert decoder.roi_refiner.mlp[-1].weight.grad.abs().sum() > 0
-    assert torch.allclose(losses['loss_roi_gt'], torch.log(torch.tensor(3.0)))
+    assert decoder.roi_refiner.gt_loss_weight == 2.0
+    assert torch.allclose(losses['loss_roi_gt'], 2.0 * torch.log(torch.tensor(3.0)))
     assert decoder.roi_refiner.cos_gain.grad is not None
 
 
