@@ -104,7 +104,7 @@ def test_ddp_step_where_one_rank_has_no_detection_sample(tmp_path, synth_root, t
                      datasets=[dict(cfg.det_train, indices=1), dict(cfg.vqa_train, indices=3)]))
     cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
     cfg.test_dataloader = cfg.test_evaluator = cfg.test_cfg = None
-    cfg.model.touch_unused_decoders = True  # rank 1's decoder parameters join the gradient all-reduce
+    assert 'touch_unused_decoders' not in cfg.model  # set by the launcher: rank 1's decoder joins the all-reduce
     cfg.custom_hooks = [dict(type='LossRecorderHook')]
     cfg.custom_imports = dict(imports=['tests.engine.loss_recorder'], allow_failed_imports=False)
     path = str(tmp_path.parent / f'{tmp_path.name}_cfg.py')
@@ -113,6 +113,25 @@ def test_ddp_step_where_one_rank_has_no_detection_sample(tmp_path, synth_root, t
     (r0, ), (r1, ) = _losses(tmp_path)
     assert r0['det.loss_cls'] > 0 and 'det.loss_cls' not in r1
     assert r1['det.loss_unused'] == 0.0 and osp.exists(tmp_path / 'iter_1.pth')
+
+
+def test_distributed_launch_touches_unused_decoders_unless_the_config_says():
+    from mmengine.config import Config
+
+    from visionllm.engine.scale_out import touch_decoders_when_distributed
+    cfg = Config.fromfile(osp.join(REPO, MAIN_CFG))
+    touch_decoders_when_distributed(cfg)  # no launcher: single-process training is unchanged
+    assert 'touch_unused_decoders' not in cfg.model
+    cfg.launcher = 'pytorch'
+    touch_decoders_when_distributed(cfg)
+    assert cfg.model.touch_unused_decoders is True
+    cfg.model.touch_unused_decoders = False
+    touch_decoders_when_distributed(cfg)
+    assert cfg.model.touch_unused_decoders is False
+    spec = Config.fromfile(osp.join(REPO, 'configs/visionllm/specialist-tiny_det_1xb8-2k_synthetic.py'))
+    spec.launcher = 'pytorch'
+    touch_decoders_when_distributed(spec)  # not a VisionLLM: no such option
+    assert 'touch_unused_decoders' not in spec.model
 
 
 @pytest.mark.parametrize('engine', ['fsdp', 'zero2', 'zero3'])

@@ -69,7 +69,8 @@ def build_runner_cfg(config: str, cfg_options: Optional[dict] = None, work_dir: 
     if load_from:
         cfg.load_from = load_from
     check_config_types(cfg, config)
-    from visionllm.engine.scale_out import apply_scale_out, init_cpu_distributed
+    from visionllm.engine.scale_out import apply_scale_out, init_cpu_distributed, touch_decoders_when_distributed
+    touch_decoders_when_distributed(cfg)
     apply_scale_out(cfg, deepspeed=deepspeed, fsdp=fsdp, amp=amp)
     init_cpu_distributed(cfg)
     return cfg

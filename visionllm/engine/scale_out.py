@@ -19,6 +19,20 @@ DEEPSPEED_PRESETS = {
 }
 
 
+def touch_decoders_when_distributed(cfg) -> None:
+    """Distributed generalist with decoders: ``model.touch_unused_decoders=True`` unless the config sets it.
+
+    A rank whose batch uses no sample of a decoder family would leave that decoder out of its graph, and
+    DDP / ZeRO would wait for its gradients ("Expected to have finished reduction ..."). The zero loss over
+    the unused decoders keeps every rank's graph complete; single-process training is unchanged.
+    """
+    model = cfg.get('model') or {}
+    if cfg.get('launcher', 'none') == 'none' or model.get('type') not in ('VisionLLM', 'visionllm.VisionLLM'):
+        return
+    if model.get('decoders') and 'touch_unused_decoders' not in model:
+        model['touch_unused_decoders'] = True
+
+
 def init_cpu_distributed(cfg) -> None:
     """With ``launcher='pytorch'`` and no CUDA: init a gloo process group from torchrun's env vars."""
     import torch
