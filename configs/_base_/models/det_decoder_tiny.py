@@ -1,5 +1,6 @@
 # CPU-sized Grounding-DINO-style detection + instance-mask decoder (half-width ResNet-18, 2+2 layers, width 128,
-# RoI class refiner on the last layer (with its ground-truth-box loss), name token embeddings in the class embeddings).
+# RoI class refiner on the last layer (with its ground-truth-box loss on 4 jittered copies of each box), name token
+# embeddings in the class embeddings, no dropout in the image-text fusion layers).
 det_dims = 128
 backbone_width = 32  # ResNet base channels (64 in the standard ResNet-18)
 det_decoder = dict(
@@ -8,7 +9,7 @@ det_decoder = dict(
     # re-classify the last layer's queries with features pooled inside their boxes (strides 4 and 8); the
     # readout is also trained on the ground-truth boxes (softmax over the prompt's classes, cosine logits, weight 2),
     # and those cosine logits, centred, are added to the refined logits
-    roi_refine=dict(in_channels=(backbone_width, backbone_width * 2), gt_loss_weight=2.0, cos_gain=0.5),
+    roi_refine=dict(in_channels=(backbone_width, backbone_width * 2), gt_loss_weight=2.0, gt_copies=4, cos_gain=0.5),
     # class embedding += Linear(LayerNorm(mean token embedding of the name)): names sharing a word share a component
     name_embedding=True,
     max_classes=32,
@@ -28,7 +29,8 @@ det_decoder = dict(
                            ffn_cfg=dict(embed_dims=det_dims, feedforward_channels=512, ffn_drop=0.0)),
             text_layer_cfg=dict(self_attn_cfg=dict(num_heads=4, embed_dims=det_dims, dropout=0.0),
                                 ffn_cfg=dict(embed_dims=det_dims, feedforward_channels=256, ffn_drop=0.0)),
-            fusion_layer_cfg=dict(v_dim=det_dims, l_dim=det_dims, embed_dim=256, num_heads=4, init_values=1e-4)),
+            fusion_layer_cfg=dict(v_dim=det_dims, l_dim=det_dims, embed_dim=256, num_heads=4, init_values=1e-4,
+                                  dropout=0.0)),
         decoder=dict(
             num_layers=2,
             return_intermediate=True,

@@ -57,7 +57,7 @@ def test_loss_is_finite_and_reaches_conditions(decoder):
     # its own loss on the ground-truth boxes (weight x cross-entropy over the 3 classes: weight x ln 3 while its
     # readout is zero; the config sets weight 2)
     assert decoder.roi_refiner.mlp[-1].weight.grad.abs().sum() > 0
-    assert decoder.roi_refiner.gt_loss_weight == 2.0
+    assert decoder.roi_refiner.gt_loss_weight == 2.0 and decoder.roi_refiner.gt_copies == 4
     assert torch.allclose(losses['loss_roi_gt'], 2.0 * torch.log(torch.tensor(3.0)))
     assert decoder.roi_refiner.cos_gain.grad is not None
 

@@ -1,6 +1,7 @@
+import pytest
 import torch
 
-from visionllm.models.decoders.roi import RoIClassRefiner, expand_boxes, roi_grid
+from visionllm.models.decoders.roi import RoIClassRefiner, expand_boxes, jittered_copies, roi_grid
 
 
 def test_roi_grid_covers_the_box():
@@ -92,3 +93,33 @@ def test_gt_loss_is_cross_entropy_of_gt_box_readouts():
     empty = ref.gt_loss(fmap.detach(), [torch.zeros(0, 4)] * 2, [torch.zeros(0, dtype=torch.long)] * 2, emb, mask,
                         (64, 64))
     assert empty.item() == 0 and empty.requires_grad
+
+
+def test_jittered_copies_are_independent_and_bounded():
+    boxes = torch.tensor([[[10., 20., 30., 60.], [0., 0., 8., 4.]]])  # [1, 2, 4]
+    out = jittered_copies(boxes, 3, 0.1)
+    assert out.shape == (1, 6, 4)
+    size = torch.tensor([[20., 40., 20., 40.], [8., 4., 8., 4.]]).repeat(3, 1)
+    assert ((out[0] - boxes[0].repeat(3, 1)).abs() <= 0.1 * size + 1e-6).all()
+    # copy-major order, and the copies of one box differ
+    assert not torch.equal(out[0, 0], out[0, 2]) and not torch.equal(out[0, 2], out[0, 4])
+    assert torch.equal(jittered_copies(boxes, 2, 0.0), boxes.repeat(1, 2, 1))
+
+
+def test_gt_loss_copies_without_jitter_equal_one_copy():
+    _, _, feats = _inputs()
+    emb, mask = _classes()
+    boxes = [torch.tensor([[4., 4., 30., 30.], [20., 10., 60., 50.]]), torch.tensor([[8., 8., 40., 24.]])]
+    labels = [torch.tensor([2, 0]), torch.tensor([1])]
+    torch.manual_seed(0)
+    one = RoIClassRefiner((8, 16), 32, channels=8, roi_size=4, hidden_dims=16, gt_loss_weight=1.0, gt_jitter=0.0)
+    torch.nn.init.normal_(one.mlp[-1].weight)
+    three = RoIClassRefiner((8, 16), 32, channels=8, roi_size=4, hidden_dims=16, gt_loss_weight=1.0, gt_jitter=0.0,
+                            gt_copies=3)
+    three.load_state_dict(one.state_dict())
+    fmap = one.features(feats)
+    # each copy of a box counts once: identical copies give the one-copy mean
+    assert torch.allclose(one.gt_loss(fmap, boxes, labels, emb, mask, (64, 64)),
+                          three.gt_loss(fmap, boxes, labels, emb, mask, (64, 64)), atol=1e-5)
+    with pytest.raises(ValueError, match='gt_copies'):
+        RoIClassRefiner((8, 16), 32, gt_copies=0)

@@ -37,6 +37,14 @@ def resample_boxes(fmap: Tensor, boxes: Tensor, size: int, image_hw) -> Tensor:
     return rois.view(B, -1, N, size, size).transpose(1, 2)
 
 
+def jittered_copies(boxes: Tensor, copies: int, jitter: float) -> Tensor:
+    """xyxy boxes [B, n, 4] -> ``copies`` independently jittered copies [B, copies * n, 4] (copy-major): each
+    side moves by up to ``jitter`` x the box's width (x sides) or height (y sides)."""
+    boxes = boxes.repeat(1, copies, 1)
+    size = (boxes[..., 2:] - boxes[..., :2]).repeat(1, 1, 2)
+    return boxes + (torch.rand_like(boxes) * 2 - 1) * jitter * size
+
+
 def merge_strides(lateral: nn.ModuleList, c4: Tensor, c8: Tensor) -> Tensor:
     """1x1 laterals of the stride-4 and stride-8 maps, the latter upsampled, summed: [B, c, H/4, W/4]."""
     up = F.interpolate(lateral[1](c8), size=c4.shape[-2:], mode='bilinear', align_corners=False)
@@ -61,11 +69,11 @@ class RoIClassRefiner(nn.Module):
 
     Trained only through the decoder's sigmoid focal loss the readout learns colour fast but shape slowly
     (``docs/design_notes.md``). With ``gt_loss_weight`` > 0 it is also trained directly: the readout of
-    every (jittered) ground-truth box is classified by softmax cross-entropy over its sample's classes on
-    cosine logits (readout and class embeddings L2-normalised, times ``temperature``; the decoder passes
-    the class embeddings before the encoder's text layers, which keep names compositional). With ``cos_gain``
-    > 0 the same cosine logits of each query's readout, centred over the sample's classes, are added to
-    its refined logits with a learnable gain (starting at ``cos_gain``).
+    each of ``gt_copies`` jittered copies of every ground-truth box is classified by softmax cross-entropy
+    over its sample's classes on cosine logits (readout and class embeddings L2-normalised, times
+    ``temperature``; the decoder passes the class embeddings before the encoder's text layers, which keep
+    names compositional). With ``cos_gain`` > 0 the same cosine logits of each query's readout, centred
+    over the sample's classes, are added to its refined logits with a learnable gain (starting at ``cos_gain``).
 
     Args:
         in_channels: channels of the stride-4 and stride-8 backbone outputs.
@@ -77,12 +85,14 @@ class RoIClassRefiner(nn.Module):
         gt_loss_weight: weight of the ground-truth-box cross-entropy (0: off).
         temperature: scale of the cosine logits.
         gt_jitter: ground-truth box sides move by up to this fraction of the box size.
+        gt_copies: independently jittered copies of every ground-truth box in that loss.
         cos_gain: initial gain of the centred cosine logits in the refined logits (0: not added).
     """
 
     def __init__(self, in_channels: Sequence[int], embed_dims: int, channels: int = 32, roi_size: int = 8,
                  hidden_dims: int = 256, box_expand: float = 1.2, gt_loss_weight: float = 0.0,
-                 temperature: float = 10.0, gt_jitter: float = 0.05, cos_gain: float = 0.0):
+                 temperature: float = 10.0, gt_jitter: float = 0.05, cos_gain: float = 0.0,
+                 gt_copies: int = 1):
         super().__init__()
         self.lateral = nn.ModuleList([nn.Conv2d(c, channels, 1) for c in in_channels])
         self.convs = nn.Sequential(
@@ -95,6 +105,9 @@ class RoIClassRefiner(nn.Module):
         self.cos_gain = nn.Parameter(torch.tensor(float(cos_gain))) if cos_gain else None
         self.roi_size, self.box_expand = roi_size, box_expand
         self.gt_loss_weight, self.temperature, self.gt_jitter = gt_loss_weight, temperature, gt_jitter
+        if gt_copies < 1:
+            raise ValueError(f'roi_refine.gt_copies must be >= 1, got {gt_copies}')
+        self.gt_copies = gt_copies
 
     def features(self, feats: Tuple[Tensor, Tensor]) -> Tensor:
         """(stride-4 [B, C4, H/4, W/4], stride-8 [B, C8, H/8, W/8]) -> [B, c, H/4, W/4]."""
@@ -135,10 +148,10 @@ class RoIClassRefiner(nn.Module):
         if not counts.any():  # no objects in the batch: a zero loss that keeps the graph connected
             return (fmap.sum() + sum(p.sum() for p in self.mlp.parameters())) * 0.0
         boxes = pad_sequence([b.float() for b in gt_boxes], batch_first=True)  # [B, n, 4], padding ignored below
-        size = (boxes[..., 2:] - boxes[..., :2]).repeat(1, 1, 2)
-        boxes = boxes + (torch.rand_like(boxes) * 2 - 1) * self.gt_jitter * size
+        k = self.gt_copies
+        valid = (torch.arange(boxes.shape[1], device=fmap.device)[None] < counts[:, None]).repeat(1, k)
+        target = pad_sequence([y.to(fmap.device) for y in gt_labels], batch_first=True).repeat(1, k)
+        boxes = jittered_copies(boxes, k, self.gt_jitter)  # [B, k * n, 4]
         logits = self.cos_logits(self.readout(fmap, boxes, batch_hw), class_emb, class_mask)
         logits = logits.masked_fill(~class_mask[:, None], float('-inf'))
-        valid = torch.arange(boxes.shape[1], device=fmap.device)[None] < counts[:, None]
-        target = pad_sequence([y.to(fmap.device) for y in gt_labels], batch_first=True)
         return F.cross_entropy(logits[valid], target[valid]) * self.gt_loss_weight
