@@ -7,7 +7,9 @@ from .hooks import (
                     ThroughputHook,
                     VisionLLMVisualizationHook,
 )
+from .optim_constructor import MergedGroupsOptimWrapperConstructor, merge_param_groups
 from .strategies import TorchFSDPStrategy
 
 __all__ = ['BadSampleHook', 'GenerationGridHook', 'PeriodicInferenceHook', 'ShowTrainSampleHook', 'ThroughputHook',
-           'VisionLLMVisualizationHook', 'TorchFSDPStrategy']
+           'VisionLLMVisualizationHook', 'TorchFSDPStrategy', 'MergedGroupsOptimWrapperConstructor',
+           'merge_param_groups']

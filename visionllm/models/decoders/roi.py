@@ -113,10 +113,15 @@ class RoIClassRefiner(nn.Module):
         """(stride-4 [B, C4, H/4, W/4], stride-8 [B, C8, H/8, W/8]) -> [B, c, H/4, W/4]."""
         return self.convs(merge_strides(self.lateral, *feats))
 
+    def box_features(self, fmap: Tensor, xyxy: Tensor, batch_hw) -> Tensor:
+        """fmap [B, c, H/4, W/4] (from :meth:`features`), xyxy pixel boxes [B, N, 4] -> the flattened R x R
+        grids inside the enlarged boxes [B, N, c * R * R] (the MLP's input)."""
+        xyxy = expand_boxes(xyxy.flatten(0, 1), self.box_expand).view_as(xyxy)
+        return resample_boxes(fmap, xyxy, self.roi_size, batch_hw).flatten(2)
+
     def readout(self, fmap: Tensor, xyxy: Tensor, batch_hw) -> Tensor:
         """fmap [B, c, H/4, W/4] (from :meth:`features`), xyxy pixel boxes [B, N, 4] -> r [B, N, d]."""
-        xyxy = expand_boxes(xyxy.flatten(0, 1), self.box_expand).view_as(xyxy)
-        return self.mlp(resample_boxes(fmap, xyxy, self.roi_size, batch_hw).flatten(2))
+        return self.mlp(self.box_features(fmap, xyxy, batch_hw))
 
     def forward(self, fmap: Tensor, boxes: Tensor, img_shapes, batch_hw) -> Tensor:
         """fmap [B, c, H/4, W/4], boxes [B, N, 4] cxcywh normalised by each image's ``img_shape`` (h, w),
@@ -152,6 +157,9 @@ class RoIClassRefiner(nn.Module):
         valid = (torch.arange(boxes.shape[1], device=fmap.device)[None] < counts[:, None]).repeat(1, k)
         target = pad_sequence([y.to(fmap.device) for y in gt_labels], batch_first=True).repeat(1, k)
         boxes = jittered_copies(boxes, k, self.gt_jitter)  # [B, k * n, 4]
-        logits = self.cos_logits(self.readout(fmap, boxes, batch_hw), class_emb, class_mask)
-        logits = logits.masked_fill(~class_mask[:, None], float('-inf'))
-        return F.cross_entropy(logits[valid], target[valid]) * self.gt_loss_weight
+        # the MLP reads only the real boxes' grids [V, c * R * R], not the padding rows
+        r = self.mlp(self.box_features(fmap, boxes, batch_hw)[valid])  # [V, d]
+        b = valid.nonzero()[:, 0]
+        logits = self.cos_logits(r[:, None], class_emb[b], class_mask[b])[:, 0]  # [V, G]
+        logits = logits.masked_fill(~class_mask[b], float('-inf'))
+        return F.cross_entropy(logits, target[valid]) * self.gt_loss_weight
