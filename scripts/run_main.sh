@@ -3,7 +3,7 @@
 # detection + instance masks), evaluate it and draw an open-vocabulary detection picture.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CONFIG=${CONFIG:-configs/visionllm/visionllm_internvl-tiny_det-text_1xb8-1.5k_synthetic.py}
+CONFIG=${CONFIG:-configs/visionllm/visionllm_internvl-tiny_det-text_1xb8-1.8k_synthetic.py}
 NAME=$(basename "$CONFIG" .py)
 WORK=${WORK_DIR:-work_dirs/$NAME}
 scripts/setup_env.sh

@@ -1,6 +1,6 @@
 # InternVL3-1B-sized generalist with all full-size decoders (parameter counts / memory estimates on the
 # meta device, GPU runs; not trained in CI). Real weights: model.mllm.pretrained=<local InternVL3-1B-hf>.
-_base_ = ['./visionllm_internvl-tiny_det-text_1xb8-1.5k_synthetic.py', '../_base_/models/decoders_full.py',
+_base_ = ['./visionllm_internvl-tiny_det-text_1xb8-1.8k_synthetic.py', '../_base_/models/decoders_full.py',
           '../_base_/models/internvl3_mllm.py']
 model = dict(
     mllm={{_base_.internvl3_1b_mllm}},

@@ -11,7 +11,7 @@ import torch
 from tests.conftest import REPO, tiny_config
 
 TEXT_CFG = 'configs/visionllm/visionllm_internvl-tiny_text_1xb8-2k_synthetic.py'
-MAIN_CFG = 'configs/visionllm/visionllm_internvl-tiny_det-text_1xb8-1.5k_synthetic.py'
+MAIN_CFG = 'configs/visionllm/visionllm_internvl-tiny_det-text_1xb8-1.8k_synthetic.py'
 
 
 def _equal_length_data(root: str, tokenizer_dir: str) -> str:

@@ -5,7 +5,7 @@ _base_ = [
     '../_base_/models/visionllm_internvl-tiny.py', '../_base_/models/det_decoder_tiny.py',
     '../_base_/datasets/synthetic.py', '../_base_/schedules/adamw_2k.py', '../_base_/default_runtime.py'
 ]
-max_iters = 1500  # 12.2 min of training at 0.49 s/iteration; 0.6-1.0 s/iteration on slow spells (docs/results.md)
+max_iters = 1800  # 10.5 min of training at 0.35 s/iteration; this machine varies 0.35-1.0 s/iteration (docs/results.md)
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100),
