@@ -40,3 +40,17 @@ def test_misspelt_type_names_the_field():
     cfg = Config(dict(model=dict(type='VisionLLMM', mllm=dict(type='InternVLMLLM'))))
     with pytest.raises(ConfigError, match=r"model\.type='VisionLLMM'.*did you mean 'VisionLLM'"):
         check_config_types(cfg, 'x.py')
+
+
+@pytest.mark.parametrize('path', CONFIGS)
+def test_schedule_matches_name(path):
+    """The `NxB-<iters>` part of the name is the schedule: max_iters, and the LR schedule ends there."""
+    import re
+
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(REPO, path))
+    m = re.search(r'_(\d+)xb(\d+)-([\d.]+)k_', osp.basename(path))
+    assert m, f'{path}: name lacks the `NxB-<iters>k` schedule part'
+    assert cfg.train_cfg.max_iters == round(float(m.group(3)) * 1000), path
+    assert cfg.train_dataloader.batch_size == int(m.group(2)), path
+    assert max(s.get('end', 0) for s in cfg.param_scheduler) == cfg.train_cfg.max_iters, path

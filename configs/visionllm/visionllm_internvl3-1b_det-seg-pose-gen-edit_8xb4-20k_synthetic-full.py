@@ -12,5 +12,10 @@ optim_wrapper = dict(type='AmpOptimWrapper', dtype='bfloat16', optimizer=dict(lr
                      paramwise_cfg=dict(bypass_duplicate=True, custom_keys={
                          'mllm': dict(lr_mult=0.1), 'backbone': dict(lr_mult=0.1),
                          'sampling_offsets': dict(lr_mult=0.1), 'reference_points': dict(lr_mult=0.1)}))
-train_cfg = dict(max_iters=20000, val_interval=2000)
+max_iters = 20000
+train_cfg = dict(max_iters=max_iters, val_interval=2000)
+param_scheduler = [  # its own schedule: the base's cosine ends at the tiny main job's last iteration
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=500),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=500, end=max_iters, eta_min_ratio=0.05),
+]
 train_dataloader = dict(batch_size=4)
