@@ -1,9 +1,11 @@
 """Every config in configs/ builds (with its tiny overrides) through the registry."""
 import glob
 import os.path as osp
+import re
 
 import pytest
 import torch
+from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 from tests.conftest import REPO, tiny_config
@@ -36,7 +38,6 @@ def test_config_builds(path, synth_root, tokenizer_dir, tmp_path):
 
 
 def test_misspelt_type_names_the_field():
-    from mmengine.config import Config
     cfg = Config(dict(model=dict(type='VisionLLMM', mllm=dict(type='InternVLMLLM'))))
     with pytest.raises(ConfigError, match=r"model\.type='VisionLLMM'.*did you mean 'VisionLLM'"):
         check_config_types(cfg, 'x.py')
@@ -45,9 +46,6 @@ def test_misspelt_type_names_the_field():
 @pytest.mark.parametrize('path', CONFIGS)
 def test_schedule_matches_name(path):
     """The `NxB-<iters>` part of the name is the schedule: max_iters, and the LR schedule ends there."""
-    import re
-
-    from mmengine.config import Config
     cfg = Config.fromfile(osp.join(REPO, path))
     m = re.search(r'_(\d+)xb(\d+)-([\d.]+)k_', osp.basename(path))
     assert m, f'{path}: name lacks the `NxB-<iters>k` schedule part'
