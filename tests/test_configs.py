@@ -52,3 +52,15 @@ def test_schedule_matches_name(path):
     assert cfg.train_cfg.max_iters == round(float(m.group(3)) * 1000), path
     assert cfg.train_dataloader.batch_size == int(m.group(2)), path
     assert max(s.get('end', 0) for s in cfg.param_scheduler) == cfg.train_cfg.max_iters, path
+
+
+@pytest.mark.parametrize('path', CONFIGS)
+def test_test_split_is_scored(path):
+    """tools/test.py scores the test split (published numbers); validation during training reads val."""
+    cfg = Config.fromfile(osp.join(REPO, path))
+    if 'test_dataloader' not in cfg:
+        pytest.skip('no test loop')
+    test_side = str(cfg.test_dataloader.to_dict()) + str(cfg.test_evaluator)
+    val_side = str(cfg.val_dataloader.to_dict()) + str(cfg.val_evaluator)
+    assert 'test' in test_side and not re.search(r'[_/]val\b|val\.json', test_side), path
+    assert not re.search(r'[_/]test\b|test\.json', val_side), path

@@ -3,12 +3,18 @@
   step     CONFIG [--device cuda --bf16]  train-step time split: MLLM (+LM loss), super-link, decoders,
                                        total; FLOPs per step, achieved TFLOP/s and model FLOPs utilisation
   latency  CONFIG [--weights CKPT]     prompted vs free detection latency; batch 8 vs batch 1 throughput
-  compare  CFG_A CKPT_A CFG_B CKPT_B   evaluate two checkpoints on the same val set; box/mask AP ratio A/B
+  compare  CFG_A CKPT_A CFG_B CKPT_B   evaluate two checkpoints on their configs' test split; every AP / mIoU
+                                       (all, seen and unseen names) of A and B and the ratio A/B
+  ablate   [CONFIG] [--iters N]        train + test (test split) the detection generalist with class embeddings
+                                       from the query-slot states only (group / causal slot attention), the name
+                                       term only, and both: box mAP side by side
   params   CONFIG                      build on the meta device: parameters per part, memory estimates
   sample   CONFIG [--weights CKPT]     generation / editing sampling time per image (batch 1 and 8)
 """
 import argparse
+import json
 import os.path as osp
+import subprocess
 import sys
 import time
 
@@ -167,6 +173,15 @@ def bench_latency(args):
     print(f'  free / prompted latency (batch 1): x{f1 / p1:.2f}')
 
 
+# headline keys of the task metrics: box / mask mAP, mIoU and keypoint AP, each on all / seen / unseen names
+HEADLINE_KEYS = ('bbox_mAP', 'bbox_seen_mAP', 'bbox_unseen_mAP', 'segm_mAP', 'segm_seen_mAP', 'segm_unseen_mAP',
+                 'mIoU', 'mIoU_seen', 'mIoU_unseen', 'coco/AP', 'coco/AP .5')
+
+
+def _headline(metrics: dict) -> dict:
+    return {k: v for k, v in metrics.items() if k.split('/', 1)[-1] in HEADLINE_KEYS or k.endswith(HEADLINE_KEYS)}
+
+
 def bench_compare(args):
     from mmengine.runner import Runner
 
@@ -175,11 +190,60 @@ def bench_compare(args):
     for config, ckpt, tag in ((args.config_a, args.ckpt_a, 'a'), (args.config_b, args.ckpt_b, 'b')):
         cfg = build_runner_cfg(config, {}, work_dir=f'work_dirs/benchmark_compare/{tag}', load_from=ckpt)
         res.append(Runner.from_cfg(cfg).test())
-    keys = [k for k in res[0] if k in res[1] and 'mAP' in k and k.startswith('det/')]
+    a_keys = _headline(res[0])
+    print(f'test split: A = {args.config_a}, B = {args.config_b}')
     print(f'{"metric":28s} {"A":>7s} {"B":>7s} {"A/B":>6s}')
-    for k in sorted(keys):
-        a, b = res[0][k], res[1][k]
+    for k in sorted(k for k in a_keys if k in res[1]):
+        a, b = float(res[0][k]), float(res[1][k])
         print(f'{k:28s} {a:7.3f} {b:7.3f} {a / b if b > 0 else float("nan"):6.3f}')
+
+
+# class-embedding ablation of the detection decoder: (label, --cfg-options)
+ABLATIONS = (
+    ('slot states only, group slot attention', ['model.decoders.det.name_embedding=False',
+                                                'model.superlink.slot_attention=group']),
+    ('slot states only, causal slot attention', ['model.decoders.det.name_embedding=False',
+                                                 'model.superlink.slot_attention=causal']),
+    ('name term only (no LLM states)', ['model.decoders.det.slot_states=False']),
+    ('slot states + name term (config)', []),
+)
+
+
+def _run(cmd) -> None:
+    print('$', ' '.join(cmd), flush=True)
+    subprocess.run(cmd, check=True)
+
+
+def train_and_test(config: str, work_dir: str, options, iters=None) -> dict:
+    """tools/train.py then tools/test.py (the config's test split) in subprocesses; returns the metrics."""
+    tools = osp.dirname(osp.abspath(__file__))
+    opts = list(options)
+    if iters:
+        opts += [f'train_cfg.max_iters={iters}', f'param_scheduler.1.end={iters}']
+    opts += ['val_cfg=None', 'val_dataloader=None', 'val_evaluator=None']  # no checkpoint selection: last one
+    _run([sys.executable, osp.join(tools, 'train.py'), config, '--work-dir', work_dir, '--cfg-options', *opts])
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        ckpt = f.read().strip()
+    out = osp.join(work_dir, 'test_metrics.json')
+    _run([sys.executable, osp.join(tools, 'test.py'), config, ckpt, '--work-dir', work_dir, '--json-out', out,
+          '--cfg-options', *options])
+    with open(out) as f:
+        return json.load(f)
+
+
+def bench_ablate(args):
+    rows = []
+    for k, (label, options) in enumerate(ABLATIONS):
+        if args.only and k not in args.only:
+            continue
+        work = osp.join(args.work_dir, f'variant{k}')
+        rows.append((label, train_and_test(args.config, work, options + list(args.cfg_options), args.iters)))
+    keys = ('det/bbox_mAP', 'det/bbox_seen_mAP', 'det/bbox_unseen_mAP', 'det/segm_mAP', 'det_free/bbox_mAP')
+    print(f'class-embedding ablation, test split ({args.config}, '
+          f'{args.iters or "config"} iterations, {args.work_dir}):')
+    print(f'  {"class embeddings from":42s}' + ''.join(f'{k:>20s}' for k in keys))
+    for label, m in rows:
+        print(f'  {label:42s}' + ''.join(f'{m[k]:20.3f}' if k in m else f'{"-":>20s}' for k in keys))
 
 
 def bench_params(args):
@@ -251,6 +315,12 @@ def main():
     s = sub.add_parser('compare')
     for a in ('config_a', 'ckpt_a', 'config_b', 'ckpt_b'):
         s.add_argument(a)
+    s = sub.add_parser('ablate')
+    s.add_argument('config', nargs='?', default='configs/visionllm/visionllm_internvl-tiny_det_1xb8-2k_synthetic.py')
+    s.add_argument('--iters', type=int, help='training iterations (default: the config schedule)')
+    s.add_argument('--work-dir', default='work_dirs/benchmark_ablate')
+    s.add_argument('--only', type=int, nargs='+', help='run only these variants (0-based)')
+    s.add_argument('--cfg-options', nargs='+', default=[], help='extra key=value options for every variant')
     s = sub.add_parser('params')
     s.add_argument('config')
     s = sub.add_parser('sample')
@@ -259,7 +329,7 @@ def main():
     s.add_argument('--steps', type=int, help='sampling steps (default: the decoder test_cfg)')
     args = p.parse_args()
     dict(step=bench_step, latency=bench_latency, compare=bench_compare, params=bench_params,
-         sample=bench_sample)[args.cmd](args)
+         sample=bench_sample, ablate=bench_ablate)[args.cmd](args)
 
 
 if __name__ == '__main__':

@@ -20,7 +20,8 @@ def main() -> None:
     p.add_argument('--force', action='store_true', help='regenerate even if meta.json matches')
     a = p.parse_args()
     meta_path = osp.join(a.out_dir, 'meta.json')
-    want = dict(seed=a.seed, image_size=a.image_size,
+    from visionllm.datasets.synthetic.generator import FORMAT_VERSION
+    want = dict(format_version=FORMAT_VERSION, seed=a.seed, image_size=a.image_size,
                 splits=dict(train=a.num_train, val=a.num_val, test=a.num_test))
     if not a.force and osp.exists(meta_path):
         with open(meta_path) as f:

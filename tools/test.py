@@ -13,6 +13,7 @@ def parse_args():
     p.add_argument('checkpoint', help='checkpoint file')
     p.add_argument('--work-dir', help='the dir to save logs and evaluation results')
     p.add_argument('--out', help='dump predictions to a pickle file (.pkl)')
+    p.add_argument('--json-out', help='write the metrics to this JSON file')
     p.add_argument('--show-dir', help='draw predictions into this folder (relative to the run dir)')
     p.add_argument('--score-thr', type=float, default=0.3, help='score threshold of drawn instances')
     p.add_argument('--cfg-options', nargs='+', default=[], help='override settings, key=value pairs')
@@ -49,7 +50,16 @@ def main():
                 from visionllm.utils.errors import ConfigError
                 raise ConfigError(f'--out must end with .pkl, got {args.out!r}')
             runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
-        runner.test()
+        metrics = runner.test()
+    from visionllm.evaluation import free_path_summary
+    summary = free_path_summary(metrics)
+    if summary:
+        print(summary)
+    if args.json_out:
+        import json
+        os.makedirs(osp.dirname(osp.abspath(args.json_out)), exist_ok=True)
+        with open(args.json_out, 'w') as f:
+            json.dump(metrics, f, indent=1)
 
 
 if __name__ == '__main__':

@@ -12,7 +12,7 @@ train_dataloader = dict(batch_size=8, sampler=dict(type='InfiniteSampler', shuff
                         dataset={{_base_.det_train}}, **loader)
 val_dataloader = dict(batch_size=8, sampler=dict(type='DefaultSampler', shuffle=False),
                       dataset={{_base_.det_val}}, **loader)
-test_dataloader = val_dataloader
-val_evaluator = dict(type='OVCocoMetric', ann_file='data/synthetic/annotations/instances_val.json',
-                     metric=['bbox', 'segm'], held_out_file='data/synthetic/meta.json')
-test_evaluator = val_evaluator
+test_dataloader = dict(batch_size=8, sampler=dict(type='DefaultSampler', shuffle=False),
+                       dataset={{_base_.det_test}}, **loader)
+val_evaluator = _base_.det_val_evaluators[0]  # prompted box / mask mAP (the specialist has no free path)
+test_evaluator = _base_.det_test_evaluators[0]

@@ -12,7 +12,8 @@ train_dataloader = dict(batch_size=8, sampler=dict(type='InfiniteSampler', shuff
                         dataset={{_base_.gen_train}}, **loader)
 val_dataloader = dict(batch_size=8, sampler=dict(type='DefaultSampler', shuffle=False),
                       dataset={{_base_.gen_val}}, **loader)
-test_dataloader = val_dataloader
+test_dataloader = dict(batch_size=8, sampler=dict(type='DefaultSampler', shuffle=False),
+                       dataset={{_base_.gen_test}}, **loader)
 val_evaluator = [dict(type='GenerationMetric')]
-test_evaluator = val_evaluator
+test_evaluator = val_evaluator  # the same metric, on test_dataloader's split
 custom_hooks = [dict(type='BadSampleHook'), dict(type='GenerationGridHook', max_images=16)]

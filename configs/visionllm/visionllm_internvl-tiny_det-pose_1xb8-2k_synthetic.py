@@ -12,6 +12,7 @@ train_dataloader = dict(batch_size=8, sampler=dict(type='InfiniteSampler', shuff
                         dataset={{_base_.pose_train}}, **loader)
 val_dataloader = dict(batch_size=8, sampler=dict(type='DefaultSampler', shuffle=False),
                       dataset={{_base_.pose_val}}, **loader)
-test_dataloader = val_dataloader
-val_evaluator = {{_base_.pose_evaluators}}
-test_evaluator = val_evaluator
+test_dataloader = dict(batch_size=8, sampler=dict(type='DefaultSampler', shuffle=False),
+                       dataset={{_base_.pose_test}}, **loader)
+val_evaluator = {{_base_.pose_val_evaluators}}
+test_evaluator = {{_base_.pose_test_evaluators}}

@@ -28,7 +28,12 @@ val_dataloader = dict(
                  datasets=[{{_base_.det_val}}, {{_base_.det_free_val}}, {{_base_.grd_val}}, {{_base_.caption_val}},
                            {{_base_.vqa_val}}]),
     **loader)
-test_dataloader = val_dataloader
-val_evaluator = {{_base_.det_text_evaluators}}
-test_evaluator = val_evaluator
+test_dataloader = dict(
+    batch_size=8, sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type='ConcatDataset', ignore_keys=['classes', 'palette'],
+                 datasets=[{{_base_.det_test}}, {{_base_.det_free_test}}, {{_base_.grd_test}}, {{_base_.caption_test}},
+                           {{_base_.vqa_test}}]),
+    **loader)
+val_evaluator = {{_base_.det_text_val_evaluators}}
+test_evaluator = {{_base_.det_text_test_evaluators}}
 default_hooks = dict(checkpoint=dict(interval=500), logger=dict(interval=50))

@@ -5,16 +5,18 @@
 _base_ = ['./visionllm_internvl-tiny_det_1xb8-2k_synthetic.py']
 data_root = 'data/my_coco/'
 train_ann = 'annotations/instances_train.json'
-val_ann = 'annotations/instances_val.json'
+val_ann = 'annotations/instances_val.json'    # for choosing checkpoints (validation during training)
+test_ann = 'annotations/instances_test.json'  # for the numbers you report (tools/test.py)
 img_prefix = ''  # image paths in the JSON are relative to data_root + img_prefix
 load_from = None
 
 det_train = dict(type='CocoOVDDataset', data_root=data_root, ann_file=train_ann, data_prefix=dict(img=img_prefix),
                  pipeline={{_base_.det_train_pipeline}})
 det_val = dict(type='CocoOVDDataset', data_root=data_root, ann_file=val_ann, data_prefix=dict(img=img_prefix),
-               pipeline={{_base_.det_test_pipeline}}, test_mode=True)
+               pipeline={{_base_.det_test_pipeline}}, test_mode=True, _delete_=True)
+det_test = dict(det_val, ann_file=test_ann)
 train_dataloader = dict(dataset=det_train)
 val_dataloader = dict(dataset=det_val)
-test_dataloader = val_dataloader
+test_dataloader = dict(dataset=det_test)
 val_evaluator = [dict(type='OVCocoMetric', ann_file=data_root + val_ann, metric=['bbox', 'segm'])]
-test_evaluator = val_evaluator
+test_evaluator = [dict(type='OVCocoMetric', ann_file=data_root + test_ann, metric=['bbox', 'segm'])]

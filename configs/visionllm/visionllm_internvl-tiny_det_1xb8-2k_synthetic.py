@@ -14,6 +14,8 @@ train_dataloader = dict(batch_size=8, sampler=dict(type='InfiniteSampler', shuff
 val_dataloader = dict(
     batch_size=8, sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type='ConcatDataset', datasets=[{{_base_.det_val}}, {{_base_.det_free_val}}]), **loader)
-test_dataloader = val_dataloader
-val_evaluator = {{_base_.det_evaluators}}
-test_evaluator = val_evaluator
+test_dataloader = dict(
+    batch_size=8, sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type='ConcatDataset', datasets=[{{_base_.det_test}}, {{_base_.det_free_test}}]), **loader)
+val_evaluator = {{_base_.det_val_evaluators}}
+test_evaluator = {{_base_.det_test_evaluators}}

@@ -14,8 +14,10 @@ train_dataloader = dict(
 val_dataloader = dict(
     batch_size=8, sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type='ConcatDataset', datasets=[{{_base_.gen_val}}, {{_base_.edit_val}}]), **loader)
-test_dataloader = val_dataloader
+test_dataloader = dict(
+    batch_size=8, sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type='ConcatDataset', datasets=[{{_base_.gen_test}}, {{_base_.edit_test}}]), **loader)
 val_evaluator = {{_base_.gen_evaluators}}
-test_evaluator = val_evaluator
+test_evaluator = val_evaluator  # the same metrics, on test_dataloader's split
 custom_hooks = [dict(type='BadSampleHook'), dict(type='ShowTrainSampleHook'), dict(type='ThroughputHook'),
                 dict(type='GenerationGridHook', max_images=16)]

@@ -38,9 +38,14 @@ val_dataloader = dict(
                  datasets=[{{_base_.det_val}}, {{_base_.grd_val}}, {{_base_.seg_val}}, {{_base_.pose_val}},
                            {{_base_.gen_val}}, {{_base_.edit_val}}, {{_base_.caption_val}}, {{_base_.vqa_val}}]),
     **loader)
-test_dataloader = val_dataloader
-val_evaluator = {{_base_.all_evaluators}}
-test_evaluator = val_evaluator
+test_dataloader = dict(
+    batch_size=8, sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type='ConcatDataset', ignore_keys=['classes', 'palette', 'keypoint_names', 'skeleton'],
+                 datasets=[{{_base_.det_test}}, {{_base_.grd_test}}, {{_base_.seg_test}}, {{_base_.pose_test}},
+                           {{_base_.gen_test}}, {{_base_.edit_test}}, {{_base_.caption_test}}, {{_base_.vqa_test}}]),
+    **loader)
+val_evaluator = {{_base_.all_val_evaluators}}
+test_evaluator = {{_base_.all_test_evaluators}}
 custom_hooks = [dict(type='BadSampleHook'), dict(type='ShowTrainSampleHook'), dict(type='ThroughputHook'),
                 dict(type='GenerationGridHook', max_images=16),
                 dict(type='PeriodicInferenceHook', interval=1000, prompts=[

@@ -10,6 +10,8 @@ train_dataloader = dict(
 val_dataloader = dict(
     batch_size=16, sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type='ConcatDataset', datasets=[{{_base_.caption_val}}, {{_base_.vqa_val}}]), **loader)
-test_dataloader = val_dataloader
+test_dataloader = dict(
+    batch_size=16, sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type='ConcatDataset', datasets=[{{_base_.caption_test}}, {{_base_.vqa_test}}]), **loader)
 val_evaluator = {{_base_.text_evaluators}}
-test_evaluator = val_evaluator
+test_evaluator = val_evaluator  # the same metrics, on test_dataloader's split

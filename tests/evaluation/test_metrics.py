@@ -34,6 +34,24 @@ def test_routing_metric():
                    dict(answer_mode='free', gt_groups=gt, pred_text=bad)])
     r = m.compute_metrics(m.results)
     assert r['sample_accuracy'] == 0.5 and r['token_accuracy'] == 0.5 and r['precision'] == 0.75
+    assert r['name_accuracy'] == 0.5 and r['name_precision'] == 0.75 and r['name_recall'] == 0.75
+    assert 'present_recall' not in r  # no ground-truth instances given
+
+
+def test_routing_metric_separates_names_from_tokens():
+    """Right routing tokens after wrong names: token accuracy 1, name accuracy 0; names are also scored
+    against the objects in the image."""
+    m = RoutingAccuracy()
+    classes = ['red circle', 'blue star', 'green cross']
+    gt = [(n, '[DET]') for n in classes]
+    gt_inst = dict(labels=torch.tensor([0, 0, 2]))  # two red circles and a green cross in the image
+    wrong = 'Here are the results: red circle[DET], red square[DET], yellow star[DET].'
+    m.process({}, [dict(answer_mode='free', gt_groups=gt, pred_text=wrong, class_names=classes,
+                        gt_instances=gt_inst)])
+    r = m.compute_metrics(m.results)
+    assert r['token_accuracy'] == 1.0 and r['name_accuracy'] == 0.0 and r['sample_accuracy'] == 0.0
+    assert abs(r['name_precision'] - 1 / 3) < 1e-6 and abs(r['name_recall'] - 1 / 3) < 1e-6
+    assert abs(r['present_precision'] - 1 / 3) < 1e-6 and r['present_recall'] == 0.5
 
 
 def _oracle_samples(ann_file, shuffle_names=True):
@@ -79,7 +97,7 @@ def test_ov_iou_metric_oracle_and_remapping(synth_root):
     from mmengine.structures import PixelData
 
     from visionllm.evaluation import OVIoUMetric
-    classes_file = osp.join(synth_root, 'annotations/semseg_classes.json')
+    classes_file = osp.join(synth_root, 'annotations/semseg_classes_val.json')
     m = OVIoUMetric(classes_file=classes_file, held_out_file=osp.join(synth_root, 'meta.json'), iou_metrics=['mIoU'])
     import json
     classes = json.load(open(classes_file))

@@ -33,3 +33,19 @@ def test_sampling_time_per_image(synth_root, tokenizer_dir, tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     assert re.search(r'generate\s+batch 1\s+[\d.]+ ms\s+batch 8\s+[\d.]+ ms', r.stdout), r.stdout
     assert re.search(r'edit\s+batch 1\s+[\d.]+ ms', r.stdout), r.stdout
+
+
+def test_ablation_trains_tests_and_prints_the_table(synth_root, tokenizer_dir, tmp_path):
+    """`ablate` trains a variant (here only the name-term-only one), scores it on the test split and
+    prints its row; the metrics it read come from tools/test.py's --json-out."""
+    cfg = _dump(DET_CFG, synth_root, tokenizer_dir, tmp_path)
+    work = tmp_path / 'ablate'
+    r = run(['tools/benchmark.py', 'ablate', cfg, '--only', '2', '--work-dir', str(work)])
+    assert r.returncode == 0, r.stderr[-3000:]
+    row = re.search(r'name term only \(no LLM states\)\s+([\d.]+)\s+([\d.]+|-)', r.stdout)
+    assert row, r.stdout[-3000:]
+    import json
+    metrics = json.load(open(work / 'variant2' / 'test_metrics.json'))
+    assert abs(metrics['det/bbox_mAP'] - float(row.group(1))) < 1e-3
+    assert 'slot states only' not in r.stdout.split('class-embedding ablation')[-1]  # only the chosen variant
+    assert 'routing-token accuracy' in r.stdout or 'token accuracy' in r.stdout  # tools/test.py's summary

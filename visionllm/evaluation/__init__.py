@@ -5,8 +5,9 @@ from .grounding_metric import GroundingAccuracy
 from .keypoint_metric import OVCocoKeypointMetric
 from .routing_metric import RoutingAccuracy, parse_routes
 from .semseg_metric import OVIoUMetric
+from .summary import free_path_summary
 from .text_metrics import CaptionObjectF1, VQAAccuracy, normalize_answer
 
 __all__ = ['OVCocoMetric', 'EditMetric', 'GenerationMetric', 'GroundingAccuracy', 'OVCocoKeypointMetric',
            'RoutingAccuracy', 'parse_routes', 'OVIoUMetric', 'CaptionObjectF1', 'VQAAccuracy',
-           'normalize_answer']
+           'normalize_answer', 'free_path_summary']

@@ -1,6 +1,6 @@
-"""Routing accuracy of the free inference path."""
+"""Routing and name accuracy of the free inference path."""
 import re
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from mmengine.evaluator import BaseMetric
 
@@ -14,13 +14,36 @@ def parse_routes(text: str, tokens: Sequence[str]) -> List[Tuple[str, str]]:
     return [(m.group(1).strip(), m.group(2)) for m in ROUTE_RE.finditer(text) if m.group(2) in tokens]
 
 
+def present_names(sample: dict) -> Optional[Set[str]]:
+    """Names of the objects in the image (``class_names[gt label]``), or None without instance labels."""
+    gt = sample.get('gt_instances')
+    names = sample.get('class_names')
+    if gt is None or 'labels' not in gt or names is None:
+        return None
+    return {names[int(i)] for i in gt['labels']}
+
+
+def _ratio(num: int, den: int) -> float:
+    return num / den if den else 0.0
+
+
 @METRICS.register_module()
 class RoutingAccuracy(BaseMetric):
     """Did the LLM emit the expected routing tokens, each after the expected name?
 
-    Reads samples with ``gt_groups`` (expected (name, token) pairs) and a generated ``pred_text``.
-    Reports ``sample_accuracy`` (exactly the expected groups, in order), ``token_accuracy`` (the
-    right routing token types and count), group ``precision`` / ``recall`` of (name, token) pairs.
+    Reads free-path samples with ``gt_groups`` (the expected (name, token) pairs) and a generated
+    ``pred_text``. Routing tokens alone:
+
+    - ``token_accuracy``: the right routing-token types, in order (names ignored);
+    - ``sample_accuracy``: exactly the expected (name, token) groups, in order;
+    - ``precision`` / ``recall``: of (name, token) pairs.
+
+    Names written before the tokens (what the decoders are conditioned on):
+
+    - ``name_accuracy``: the set of written names equals the set of requested names;
+    - ``name_precision`` / ``name_recall``: written names against requested names;
+    - ``present_precision`` / ``present_recall``: written names against the names of the objects in
+      the image (samples with ground-truth instances only).
     """
     default_prefix = 'routing'
 
@@ -34,13 +57,30 @@ class RoutingAccuracy(BaseMetric):
                 continue
             gt = [tuple(g) for g in s['gt_groups']]
             pred = parse_routes(s['pred_text'], self.tokens)
-            tp = len(set(gt) & set(pred))
-            self.results.append((pred == gt, [t for _, t in pred] == [t for _, t in gt], tp, len(pred), len(gt)))
+            gt_names, pred_names = {n for n, _ in gt}, {n for n, _ in pred}
+            present = present_names(s)
+            self.results.append(dict(
+                sample=pred == gt, token=[t for _, t in pred] == [t for _, t in gt],
+                tp=len(set(gt) & set(pred)), n_pred=len(pred), n_gt=len(gt),
+                names=pred_names == gt_names, name_tp=len(pred_names & gt_names), n_pred_names=len(pred_names),
+                n_gt_names=len(gt_names), present_tp=None if present is None else len(pred_names & present),
+                n_present=None if present is None else len(present)))
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
         if not results:
             return {}
         n = len(results)
-        tp, np_, ng = (sum(r[i] for r in results) for i in (2, 3, 4))
-        return dict(sample_accuracy=sum(r[0] for r in results) / n, token_accuracy=sum(r[1] for r in results) / n,
-                    precision=tp / max(np_, 1), recall=tp / max(ng, 1))
+
+        def total(key: str, rows=results) -> int:
+            return sum(r[key] for r in rows)
+
+        out = dict(token_accuracy=total('token') / n, sample_accuracy=total('sample') / n,
+                   precision=_ratio(total('tp'), total('n_pred')), recall=_ratio(total('tp'), total('n_gt')),
+                   name_accuracy=total('names') / n,
+                   name_precision=_ratio(total('name_tp'), total('n_pred_names')),
+                   name_recall=_ratio(total('name_tp'), total('n_gt_names')))
+        with_gt = [r for r in results if r['n_present'] is not None]
+        if with_gt:
+            out.update(present_precision=_ratio(total('present_tp', with_gt), total('n_pred_names', with_gt)),
+                       present_recall=_ratio(total('present_tp', with_gt), total('n_present', with_gt)))
+        return out

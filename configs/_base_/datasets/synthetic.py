@@ -1,21 +1,25 @@
 # The embedded synthetic data (tools/generate_data.py): pipelines, datasets and evaluators of every task.
-# Top-level configs compose the dataloaders from these pieces.
+# Three splits: `*_train` (never draws nor names the held-out categories), `*_val` (for choosing settings and
+# checkpoints: the validation run during training) and `*_test` (the split every published number is measured
+# on: tools/test.py). Top-level configs compose the dataloaders from these pieces.
 data_root = 'data/synthetic/'
 tile_size = 64      # the MLLM's vision input (one tile per image: max_tiles=1)
 image_size = 128    # the decoders' input
 pack = dict(type='PackVisionLLMInputs', tile_size=tile_size, min_tiles=1, max_tiles=1)
+held_out_file = data_root + 'meta.json'  # names held out of training (meta.json's `held_out`)
 
 # ---- text: captioning + VQA (LLaVA-style JSONL) -------------------------------------------------------
 text_pipeline = [dict(type='LoadImage'), dict(type='mmdet.Resize', scale=(image_size, image_size), keep_ratio=True),
                  pack]
-caption_train = dict(type='ConversationDataset', data_root=data_root, ann_file='conversations/caption_train.jsonl',
-                     task='caption', pipeline=text_pipeline)
-vqa_train = dict(type='ConversationDataset', data_root=data_root, ann_file='conversations/vqa_train.jsonl',
-                 task='vqa', pipeline=text_pipeline)
-caption_val = dict(type='ConversationDataset', data_root=data_root, ann_file='conversations/caption_val.jsonl',
-                   task='caption', pipeline=text_pipeline, test_mode=True)
-vqa_val = dict(type='ConversationDataset', data_root=data_root, ann_file='conversations/vqa_val.jsonl',
-               task='vqa', pipeline=text_pipeline, test_mode=True)
+
+
+def _conversations(task, split):
+    return dict(type='ConversationDataset', data_root=data_root, ann_file=f'conversations/{task}_{split}.jsonl',
+                task=task, pipeline=text_pipeline, test_mode=split != 'train')
+
+
+caption_train, caption_val, caption_test = (_conversations('caption', s) for s in ('train', 'val', 'test'))
+vqa_train, vqa_val, vqa_test = (_conversations('vqa', s) for s in ('train', 'val', 'test'))
 text_evaluators = [dict(type='VQAAccuracy'), dict(type='CaptionObjectF1')]
 
 # ---- open-vocabulary detection + instance masks (COCO instances JSON) --------------------------------
@@ -42,19 +46,26 @@ det_free_pipeline = [
     dict(type='BuildDetectionConversation', test_mode=True, max_classes=30, answer_mode='free'),
     pack,
 ]
-det_train = dict(type='CocoOVDDataset', data_root=data_root, ann_file='annotations/instances_train.json',
-                 data_prefix=dict(img=''), pipeline=det_train_pipeline)
-det_val = dict(type='CocoOVDDataset', data_root=data_root, ann_file='annotations/instances_val.json',
-               data_prefix=dict(img=''), pipeline=det_test_pipeline, test_mode=True)
-det_free_val = dict(type='CocoOVDDataset', data_root=data_root, ann_file='annotations/instances_val.json',
-                    data_prefix=dict(img=''), pipeline=det_free_pipeline, test_mode=True, indices=50)
-det_evaluators = [
-    dict(type='OVCocoMetric', ann_file=data_root + 'annotations/instances_val.json', metric=['bbox', 'segm'],
-         held_out_file=data_root + 'meta.json'),
-    dict(type='OVCocoMetric', ann_file=data_root + 'annotations/instances_val.json', metric=['bbox'],
-         held_out_file=data_root + 'meta.json', answer_mode='free', prefix='det_free'),
-    dict(type='RoutingAccuracy'),
-]
+
+
+def _instances(split, pipeline, **kwargs):
+    return dict(type='CocoOVDDataset', data_root=data_root, ann_file=f'annotations/instances_{split}.json',
+                data_prefix=dict(img=''), pipeline=pipeline, test_mode=split != 'train', **kwargs)
+
+
+def _det_evaluators(split):
+    ann = data_root + f'annotations/instances_{split}.json'
+    return [dict(type='OVCocoMetric', ann_file=ann, metric=['bbox', 'segm'], held_out_file=held_out_file),
+            dict(type='OVCocoMetric', ann_file=ann, metric=['bbox'], held_out_file=held_out_file,
+                 answer_mode='free', prefix='det_free'),
+            dict(type='RoutingAccuracy')]
+
+
+det_train = _instances('train', det_train_pipeline)
+det_val, det_test = (_instances(s, det_test_pipeline) for s in ('val', 'test'))
+# the free path (the LLM writes the answer) on the first 50 images: generation is slow
+det_free_val, det_free_test = (_instances(s, det_free_pipeline, indices=50) for s in ('val', 'test'))
+det_val_evaluators, det_test_evaluators = _det_evaluators('val'), _det_evaluators('test')
 
 # ---- referring expressions ([GRD] -> the detection decoder, one group per sample) ---------------------
 grd_train_pipeline = [
@@ -71,13 +82,17 @@ grd_test_pipeline = [
     dict(type='BuildGroundingConversation'),
     pack,
 ]
-grd_train = dict(type='ReferringDataset', data_root=data_root, ann_file='conversations/referring_train.jsonl',
-                 pipeline=grd_train_pipeline)
-grd_val = dict(type='ReferringDataset', data_root=data_root, ann_file='conversations/referring_val.jsonl',
-               pipeline=grd_test_pipeline, test_mode=True)
+
+
+def _referring(split):
+    return dict(type='ReferringDataset', data_root=data_root, ann_file=f'conversations/referring_{split}.jsonl',
+                pipeline=grd_train_pipeline if split == 'train' else grd_test_pipeline, test_mode=split != 'train')
+
+
+grd_train, grd_val, grd_test = (_referring(s) for s in ('train', 'val', 'test'))
 grd_evaluators = [dict(type='GroundingAccuracy')]
 
-# ---- semantic segmentation (PNG label maps; 0 = background, k = category k) -------------------------
+# ---- semantic segmentation (PNG label maps; 0 = background, k = the k-th name of the split's class list) ---
 seg_train_pipeline = [
     dict(type='LoadImage'),
     dict(type='mmseg.LoadAnnotations'),
@@ -93,14 +108,22 @@ seg_test_pipeline = [
     dict(type='BuildSegmentationConversation', test_mode=True, max_classes=31),
     pack,
 ]
-seg_classes_file = data_root + 'annotations/semseg_classes.json'
-seg_train = dict(type='SemSegDataset', data_root=data_root, classes_file=seg_classes_file,
-                 data_prefix=dict(img_path='images/train', seg_map_path='semseg/train'), pipeline=seg_train_pipeline)
-seg_val = dict(type='SemSegDataset', data_root=data_root, classes_file=seg_classes_file,
-               data_prefix=dict(img_path='images/val', seg_map_path='semseg/val'), pipeline=seg_test_pipeline,
-               test_mode=True)
-seg_evaluators = [dict(type='OVIoUMetric', classes_file=seg_classes_file, held_out_file=data_root + 'meta.json',
-                       iou_metrics=['mIoU'])]
+
+
+def _semseg(split):
+    return dict(type='SemSegDataset', data_root=data_root,
+                classes_file=data_root + f'annotations/semseg_classes_{split}.json',
+                data_prefix=dict(img_path=f'images/{split}', seg_map_path=f'semseg/{split}'),
+                pipeline=seg_train_pipeline if split == 'train' else seg_test_pipeline, test_mode=split != 'train')
+
+
+def _seg_evaluators(split):
+    return [dict(type='OVIoUMetric', classes_file=data_root + f'annotations/semseg_classes_{split}.json',
+                 held_out_file=held_out_file, iou_metrics=['mIoU'])]
+
+
+seg_train, seg_val, seg_test = (_semseg(s) for s in ('train', 'val', 'test'))
+seg_val_evaluators, seg_test_evaluators = _seg_evaluators('val'), _seg_evaluators('test')
 
 # ---- pose (COCO keypoints JSON: one category 'shape', 5 named points) --------------------------------
 pose_train_pipeline = [
@@ -119,16 +142,21 @@ pose_test_pipeline = [
     dict(type='BuildPoseConversation', test_mode=True),
     pack,
 ]
-pose_train = dict(type='CocoKeypointDataset', data_root=data_root, ann_file='annotations/keypoints_train.json',
-                  pipeline=pose_train_pipeline)
-pose_val = dict(type='CocoKeypointDataset', data_root=data_root, ann_file='annotations/keypoints_val.json',
-                pipeline=pose_test_pipeline, test_mode=True)
-pose_evaluators = [
-    dict(type='OVCocoKeypointMetric', ann_file=data_root + 'annotations/keypoints_val.json',
-         sigmas_file=data_root + 'meta.json'),
-    dict(type='OVCocoMetric', ann_file=data_root + 'annotations/keypoints_val.json', metric=['bbox'], tasks=['pose'],
-         prefix='pose_det'),
-]
+
+
+def _keypoints(split):
+    return dict(type='CocoKeypointDataset', data_root=data_root, ann_file=f'annotations/keypoints_{split}.json',
+                pipeline=pose_train_pipeline if split == 'train' else pose_test_pipeline, test_mode=split != 'train')
+
+
+def _pose_evaluators(split):
+    ann = data_root + f'annotations/keypoints_{split}.json'
+    return [dict(type='OVCocoKeypointMetric', ann_file=ann, sigmas_file=held_out_file),
+            dict(type='OVCocoMetric', ann_file=ann, metric=['bbox'], tasks=['pose'], prefix='pose_det')]
+
+
+pose_train, pose_val, pose_test = (_keypoints(s) for s in ('train', 'val', 'test'))
+pose_val_evaluators, pose_test_evaluators = _pose_evaluators('val'), _pose_evaluators('test')
 
 # ---- generation (text-to-image pairs) and editing (edit triples), 64 px --------------------------------
 gen_pipeline = [dict(type='LoadTargetImage', size=64), dict(type='BuildGenerationConversation'), pack]
@@ -139,12 +167,11 @@ edit_pipeline = [
     dict(type='BuildEditConversation'),
     pack,
 ]
-gen_train = dict(type='TextToImageDataset', data_root=data_root, ann_file='t2i/train.jsonl', pipeline=gen_pipeline)
-gen_val = dict(type='TextToImageDataset', data_root=data_root, ann_file='t2i/val.jsonl', pipeline=gen_pipeline,
-               test_mode=True)
-edit_train = dict(type='EditDataset', data_root=data_root, ann_file='edit/train.jsonl', pipeline=edit_pipeline)
-edit_val = dict(type='EditDataset', data_root=data_root, ann_file='edit/val.jsonl', pipeline=edit_pipeline,
-                test_mode=True)
+gen_train, gen_val, gen_test = (dict(type='TextToImageDataset', data_root=data_root, ann_file=f't2i/{s}.jsonl',
+                                     pipeline=gen_pipeline, test_mode=s != 'train') for s in ('train', 'val', 'test'))
+edit_train, edit_val, edit_test = (dict(type='EditDataset', data_root=data_root, ann_file=f'edit/{s}.jsonl',
+                                        pipeline=edit_pipeline, test_mode=s != 'train')
+                                   for s in ('train', 'val', 'test'))
 gen_evaluators = [dict(type='GenerationMetric'), dict(type='EditMetric')]
 
 
@@ -152,5 +179,9 @@ gen_evaluators = [dict(type='GenerationMetric'), dict(type='EditMetric')]
 infer_pipeline = [dict(type='LoadImage'), dict(type='mmdet.Resize', scale=(image_size, image_size), keep_ratio=True),
                   pack]
 
-det_text_evaluators = det_evaluators + grd_evaluators + text_evaluators
-all_evaluators = det_evaluators[:1] + grd_evaluators + seg_evaluators + pose_evaluators + gen_evaluators + text_evaluators
+det_text_val_evaluators = det_val_evaluators + grd_evaluators + text_evaluators
+det_text_test_evaluators = det_test_evaluators + grd_evaluators + text_evaluators
+all_val_evaluators = (det_val_evaluators[:1] + grd_evaluators + seg_val_evaluators + pose_val_evaluators
+                      + gen_evaluators + text_evaluators)
+all_test_evaluators = (det_test_evaluators[:1] + grd_evaluators + seg_test_evaluators + pose_test_evaluators
+                       + gen_evaluators + text_evaluators)

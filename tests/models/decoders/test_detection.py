@@ -78,6 +78,28 @@ def test_name_embeddings_add_a_name_term(decoder):
     assert torch.allclose(table_bare[0], table_bare[1])
 
 
+def test_name_term_only_ignores_the_query_states():
+    """slot_states=False (the ablation's 'name term only'): the class embeddings are a function of the name
+    embeddings alone; the loss does not reach the query states; neither source at all is a config error."""
+    cfg = Config.fromfile(osp.join(REPO, 'configs/_base_/models/det_decoder_tiny.py')).det_decoder.to_dict()
+    cfg.update(max_classes=4, num_points=64, slot_states=False)
+    dec = MODELS.build(cfg, default_args=dict(condition_dims=32, routing_tokens=['[DET]'], num_queries=8))
+    assert dec.condition_proj is None
+    conds = _conds([2])
+    _, table, _ = dec.class_features(conds, 1)
+    other = TaskConditions(torch.randn_like(conds.embeddings), conds.batch_idx, conds.names, conds.tokens,
+                           conds.name_embeddings)
+    assert torch.equal(dec.class_features(other, 1)[1], table)
+    losses = dec.loss(dict(images=torch.randn(2, 3, 64, 64)), _conds([3, 3]), _samples())
+    sum(v for k, v in losses.items() if 'loss' in k).backward()
+    with pytest.raises(ValueError, match='name_embeddings'):
+        dec.class_features(TaskConditions(conds.embeddings, conds.batch_idx, conds.names, conds.tokens), 1)
+    from visionllm.utils.errors import ConfigError
+    with pytest.raises(ConfigError, match='slot_states=True or name_embedding=True'):
+        MODELS.build(dict(cfg, name_embedding=False),
+                     default_args=dict(condition_dims=32, routing_tokens=['[DET]'], num_queries=8))
+
+
 def test_loss_rejects_group_count_mismatch(decoder):
     with pytest.raises(ValueError, match='3 class names but 2 routing groups'):
         decoder.loss(dict(images=torch.randn(2, 3, 64, 64)), _conds([2, 3]), _samples())

@@ -6,13 +6,16 @@ Layout under ``out_dir``::
     images/{split}/{id:06d}.png                scenes (RGB)
     annotations/instances_{split}.json         COCO instances: boxes, polygon and RLE masks
     annotations/keypoints_{split}.json         COCO keypoints: named points + skeleton per object
-    semseg/{split}/{id:06d}.png                semantic maps (0 = background, k = category id k)
-    annotations/semseg_classes.json            class list of the semantic maps
+    semseg/{split}/{id:06d}.png                semantic maps (0 = background, k = k-th name of the split's list)
+    annotations/semseg_classes_{split}.json    class list of the split's semantic maps
     conversations/{caption,vqa,referring}_{split}.jsonl   LLaVA-style conversations
     t2i/{split}.jsonl + t2i/{split}/*.png      text-to-image pairs
     edit/{split}.jsonl + edit/{split}/*.png    edit triples (source, instruction, target)
 
-Training splits never draw nor name the held-out categories (see ``vocabulary.HELD_OUT``).
+The training split never draws nor names the held-out categories (see ``vocabulary.HELD_OUT``): its
+annotation files list only the seen categories (with their ids: non-sequential, as in real COCO files), so
+prompts built from them cannot name a held-out category either. Validation (for choosing settings and
+checkpoints) and test (for reported numbers) use all categories.
 """
 import json
 import os
@@ -30,7 +33,7 @@ from .scene import SceneObject, background, draw_objects, layout_objects, render
 from .vocabulary import HELD_OUT, KEYPOINT_SIGMAS, KEYPOINTS, SKELETON, all_categories, seen_categories
 
 SPLIT_CODES = {'train': 0, 'val': 1, 'test': 2}
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: held-out names absent from the train split's files; test t2i / edit
 
 
 def _rng(seed: int, split: str, kind: int, index: int) -> np.random.Generator:
@@ -50,9 +53,14 @@ def _segmentation(mask: np.ndarray, as_rle: bool):
     return polys or _segmentation(mask, True)
 
 
+def split_categories(split: str) -> List[str]:
+    """The category names a split draws and names: the seen ones for train, all for val / test."""
+    return seen_categories() if split == 'train' else all_categories()
+
+
 def _scene_record(index: int, split: str, out_dir: str, size: int, seed: int) -> Dict:
     cats = all_categories()
-    names = seen_categories() if split == 'train' else cats
+    names = split_categories(split)
     rng = _rng(seed, split, 0, index)
     img, objs, _ = render_scene(rng, size, names)
     rel = f'images/{split}/{index:06d}.png'
@@ -60,7 +68,7 @@ def _scene_record(index: int, split: str, out_dir: str, size: int, seed: int) ->
     sem = np.zeros((size, size), np.uint8)
     anns = []
     for k, o in enumerate(objs):
-        sem[o.mask > 0] = cats.index(o.name) + 1
+        sem[o.mask > 0] = names.index(o.name) + 1
         x1, y1, x2, y2 = o.bbox_xyxy()
         kps = o.keypoints()
         anns.append(dict(category_id=cats.index(o.name) + 1, bbox=[x1, y1, x2 - x1, y2 - y1],
@@ -79,7 +87,7 @@ def _scene_record(index: int, split: str, out_dir: str, size: int, seed: int) ->
 
 
 def _t2i_record(index: int, split: str, out_dir: str, size: int, seed: int) -> Dict:
-    names = seen_categories() if split == 'train' else all_categories()
+    names = split_categories(split)
     rng = _rng(seed, split, 1, index)
     bg = np.full((size, size, 3), 128.0) + rng.normal(0, 3, (size, size, 3))
     objs: List[SceneObject] = []
@@ -93,7 +101,7 @@ def _t2i_record(index: int, split: str, out_dir: str, size: int, seed: int) -> D
 
 
 def _edit_record(index: int, split: str, out_dir: str, size: int, seed: int) -> Dict:
-    names = seen_categories() if split == 'train' else all_categories()
+    names = split_categories(split)
     rng = _rng(seed, split, 2, index)
     bg = background(rng, size)
     objs: List[SceneObject] = []
@@ -117,7 +125,7 @@ def _write_jsonl(path: str, rows: List[Dict]) -> None:
 
 def _write_split(split: str, records: List[Dict], out_dir: str) -> None:
     cats = all_categories()
-    categories = [dict(id=i + 1, name=n, supercategory=n.split(' ')[1]) for i, n in enumerate(cats)]
+    categories = [dict(id=cats.index(n) + 1, name=n, supercategory=n.split(' ')[1]) for n in split_categories(split)]
     images, anns = [], []
     cap_rows, vqa_rows, ref_rows = [], [], []
     for img_id, r in enumerate(records):
@@ -161,8 +169,8 @@ def generate_dataset(out_dir: str, num_train: int = 3000, num_val: int = 200, nu
                      workers: int = 2) -> Dict:
     """Generate everything; deterministic for a given seed and sizes. Returns the meta dict."""
     sizes = dict(train=num_train, val=num_val, test=num_test)
-    num_t2i = num_t2i or dict(train=max(num_train // 3, 8), val=max(num_val // 2, 4), test=0)
-    num_edit = num_edit or dict(train=max(num_train // 3, 8), val=max(num_val // 2, 4), test=0)
+    num_t2i = num_t2i or dict(train=max(num_train // 3, 8), val=max(num_val // 2, 4), test=max(num_test // 2, 4))
+    num_edit = num_edit or dict(train=max(num_train // 3, 8), val=max(num_val // 2, 4), test=max(num_test // 2, 4))
     for d in ['annotations', 'conversations'] + [f'{k}/{s}' for k in ('images', 'semseg', 't2i', 'edit')
                                                  for s in sizes]:
         os.makedirs(osp.join(out_dir, d), exist_ok=True)
@@ -184,8 +192,9 @@ def generate_dataset(out_dir: str, num_train: int = 3000, num_val: int = 200, nu
     meta = dict(format_version=FORMAT_VERSION, seed=seed, image_size=image_size, gen_size=gen_size,
                 splits=sizes, t2i=num_t2i, edit=num_edit, categories=all_categories(),
                 held_out=HELD_OUT, keypoints=KEYPOINTS, skeleton=SKELETON, keypoint_sigmas=KEYPOINT_SIGMAS)
-    with open(osp.join(out_dir, 'annotations/semseg_classes.json'), 'w') as f:
-        json.dump(['background'] + all_categories(), f)
+    for split in sizes:
+        with open(osp.join(out_dir, f'annotations/semseg_classes_{split}.json'), 'w') as f:
+            json.dump(['background'] + split_categories(split), f)
     with open(osp.join(out_dir, 'meta.json'), 'w') as f:
         json.dump(meta, f, indent=1)
     return meta

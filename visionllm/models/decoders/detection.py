@@ -24,6 +24,7 @@ from torch import Tensor, nn
 
 from visionllm.registry import MODELS
 from visionllm.structures import TaskConditions, VisionLLMDataSample
+from visionllm.utils.errors import ConfigError
 
 from .base import BaseTaskDecoder
 from .batch_matching import xyxy_pixel_preds
@@ -61,6 +62,9 @@ class OVDetectionDecoder(BaseTaskDecoder):
         name_embedding: add ``Linear(LayerNorm(.))`` of the group name's mean token embedding
             (``TaskConditions.name_embeddings``, when given) to each class embedding, so that names which
             share words share a component (e.g. every "... star") from the first step.
+        slot_states: read the class embeddings from the LLM's hidden states at the group's query slots
+            (the super-link). ``False`` (with ``name_embedding=True``) keeps only the name term: an
+            ablation that measures what the LLM's states add.
         max_classes: classes per forward (contrastive width); longer lists are chunked at test time.
         num_points / oversample_ratio / importance_sample_ratio: mask-loss point sampling.
         loss_mask / loss_dice: mmdet loss configs of the mask branch.
@@ -71,9 +75,12 @@ class OVDetectionDecoder(BaseTaskDecoder):
                  mask_in_channels: Optional[int] = 64, max_classes: int = 64, num_points: int = 784,
                  oversample_ratio: float = 3.0, importance_sample_ratio: float = 0.75,
                  loss_mask: Optional[dict] = None, loss_dice: Optional[dict] = None,
-                 roi_refine: Optional[dict] = None, name_embedding: bool = False, test_cfg: Optional[dict] = None,
-                 init_cfg=None):
+                 roi_refine: Optional[dict] = None, name_embedding: bool = False, slot_states: bool = True,
+                 test_cfg: Optional[dict] = None, init_cfg=None):
         super().__init__(condition_dims, routing_tokens, num_queries, init_cfg)
+        if not (slot_states or name_embedding):
+            raise ConfigError('OVDetectionDecoder needs slot_states=True or name_embedding=True: with neither, '
+                              'class embeddings have no input')
         detector = ConfigDict(detector)  # mmdet reads nested configs by attribute
         detector['bbox_head'] = dict(detector['bbox_head'], contrastive_cfg=dict(
             detector['bbox_head'].get('contrastive_cfg', {}), max_text_len=max_classes))
@@ -88,7 +95,7 @@ class OVDetectionDecoder(BaseTaskDecoder):
                     eps=1.0, loss_weight=2.0))
         d = self.detector.embed_dims
         self.max_classes = max_classes
-        self.condition_proj = MLP(condition_dims, d, d, 2)
+        self.condition_proj = MLP(condition_dims, d, d, 2) if slot_states else None
         # token embeddings (std ~0.02 at init) are far smaller than the LLM's normed hidden states (~1)
         self.name_proj = nn.Sequential(nn.LayerNorm(condition_dims), nn.Linear(condition_dims, d)) \
             if name_embedding else None
@@ -106,9 +113,15 @@ class OVDetectionDecoder(BaseTaskDecoder):
     # ---- conditions -> "text" features --------------------------------------------------------------
     def class_features(self, conditions: TaskConditions, num_samples: int):
         """Returns (text_dict for the transformer, class table [G, d] in per-sample order, names per sample)."""
-        emb = self.condition_proj(conditions.embeddings).mean(1)  # [G, d]
+        emb = None
+        if self.condition_proj is not None:
+            emb = self.condition_proj(conditions.embeddings).mean(1)  # [G, d]
         if self.name_proj is not None and conditions.name_embeddings is not None:
-            emb = emb + self.name_proj(conditions.name_embeddings.to(emb.dtype))
+            name = self.name_proj(conditions.name_embeddings.to(conditions.embeddings.dtype))
+            emb = name if emb is None else emb + name
+        if emb is None:
+            raise ValueError('slot_states=False needs TaskConditions.name_embeddings (the LLM input embeddings '
+                             'of the group names), which this model does not provide')
         embedded, mask, names = group_by_sample(emb, conditions, num_samples)
         width = embedded.shape[1]
         eye = torch.eye(width, dtype=torch.bool, device=emb.device)
