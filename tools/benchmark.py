@@ -8,6 +8,8 @@
   ablate   [CONFIG] [--iters N]        train + test (test split) the detection generalist with class embeddings
                                        from the query-slot states only (group / causal slot attention), the name
                                        term only, and both: box mAP side by side
+  memory   CONFIG [--weights CKPT]     detection inference on 1000 px and 6000 px images (one fresh process
+                                       each): peak resident memory, its ratio, and latency per image
   params   CONFIG                      build on the meta device: parameters per part, memory estimates
   sample   CONFIG [--weights CKPT]     generation / editing sampling time per image (batch 1 and 8)
 """
@@ -246,6 +248,62 @@ def bench_ablate(args):
         print(f'  {label:42s}' + ''.join(f'{m[k]:20.3f}' if k in m else f'{"-":>20s}' for k in keys))
 
 
+def _scene_image(size: int):
+    """An embedded-data scene (128 px) upscaled to ``size`` x ``size``: realistic content at any size."""
+    import cv2
+    import numpy as np
+
+    from visionllm.datasets.synthetic import all_categories
+    from visionllm.datasets.synthetic.scene import render_scene
+    img, _, _ = render_scene(np.random.default_rng(0), 128, all_categories())
+    return cv2.resize(img, (size, size), interpolation=cv2.INTER_LINEAR)
+
+
+def bench_infer_once(args):
+    """(internal) one process: build the inferencer, warm up, run the image; print latency and peak RSS."""
+    import resource
+
+    import numpy as np
+
+    from visionllm.apis import VisionLLMInferencer
+    inf = VisionLLMInferencer(args.config, args.weights)
+    inf(np.zeros((64, 64, 3), np.uint8), texts=args.texts)  # warm-up (kernels, allocator)
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    inf(args.image, texts=args.texts, out_dir=args.out_dir)
+    dt = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f'RESULT latency_s={dt:.3f} peak_kib={peak} base_kib={base}')
+
+
+def bench_memory(args):
+    import os
+    import re
+    import tempfile
+
+    from visionllm.datasets.transforms.loading import write_rgb
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in args.sizes:
+            path = os.path.join(tmp, f'scene_{size}.png')
+            write_rgb(path, _scene_image(size))
+            cmd = [sys.executable, osp.abspath(__file__), 'infer-once', args.config, path, '--texts', args.texts,
+                   '--out-dir', os.path.join(tmp, f'out_{size}')]
+            cmd += ['--weights', args.weights] if args.weights else []
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            m = re.search(r'RESULT latency_s=([\d.]+) peak_kib=(\d+) base_kib=(\d+)', r.stdout)
+            if r.returncode or not m:
+                raise SystemExit(f'inference on {size} px failed:\n{r.stderr[-3000:]}')
+            rows.append((size, float(m.group(1)), int(m.group(2)) / 2 ** 20, int(m.group(3)) / 2 ** 20))
+    print(f'detection inference, one image per fresh process ({args.config}; images larger than the '
+          f'inferencer\'s max_image_size are downscaled for the model, results mapped back):')
+    for size, lat, peak, base in rows:
+        print(f'  {size:5d} x {size:<5d}  latency {lat * 1000:8.1f} ms   peak RSS {peak:6.2f} GiB '
+              f'(after model build and warm-up: {base:5.2f} GiB)')
+    print(f'  peak RSS ratio {rows[-1][0]} px / {rows[0][0]} px: x{rows[-1][2] / rows[0][2]:.2f}   '
+          f'latency ratio x{rows[-1][1] / rows[0][1]:.2f}')
+
+
 def bench_params(args):
     import torch
     from mmengine.config import Config
@@ -321,6 +379,17 @@ def main():
     s.add_argument('--work-dir', default='work_dirs/benchmark_ablate')
     s.add_argument('--only', type=int, nargs='+', help='run only these variants (0-based)')
     s.add_argument('--cfg-options', nargs='+', default=[], help='extra key=value options for every variant')
+    s = sub.add_parser('memory')
+    s.add_argument('config')
+    s.add_argument('--weights')
+    s.add_argument('--sizes', type=int, nargs='+', default=[1000, 6000])
+    s.add_argument('--texts', default='red circle . blue square . green star . yellow cross')
+    s = sub.add_parser('infer-once')
+    for a in ('config', 'image'):
+        s.add_argument(a)
+    s.add_argument('--weights')
+    s.add_argument('--texts', default='red circle')
+    s.add_argument('--out-dir')
     s = sub.add_parser('params')
     s.add_argument('config')
     s = sub.add_parser('sample')
@@ -329,7 +398,8 @@ def main():
     s.add_argument('--steps', type=int, help='sampling steps (default: the decoder test_cfg)')
     args = p.parse_args()
     dict(step=bench_step, latency=bench_latency, compare=bench_compare, params=bench_params,
-         sample=bench_sample, ablate=bench_ablate)[args.cmd](args)
+         sample=bench_sample, ablate=bench_ablate, memory=bench_memory,
+         **{'infer-once': bench_infer_once})[args.cmd](args)
 
 
 if __name__ == '__main__':

@@ -34,16 +34,46 @@ def parse_args():
     p.add_argument('--out-dir', default='outputs', help='where vis/*.png and preds/*.json go')
     p.add_argument('--pred-score-thr', type=float, default=0.3)
     p.add_argument('--batch-size', type=int, default=1)
+    p.add_argument('--max-image-size', type=int, default=1333,
+                   help='images with a longer side are downscaled for the model (results in file coordinates)')
+    p.add_argument('--strict', action='store_true', help='exit non-zero if any file was skipped')
     p.add_argument('--device', default='cpu')
     return p.parse_args()
+
+
+def _each_file(images, skipped, fn):
+    """Call fn(image) per file; an unreadable one is recorded in ``skipped`` and logged in one line."""
+    from mmengine.logging import print_log
+
+    from visionllm.utils.errors import BadSampleError
+    for img in images:
+        try:
+            fn(img)
+        except BadSampleError as e:
+            skipped.append(dict(image=str(img), reason=e.reason))
+            print_log(f'skipped {img}: {e.reason}', logger='current', level=30)
+
+
+def _finish(done: int, skipped: list, strict: bool) -> None:
+    """One summary line; exit 1 when nothing could be done, or with --strict when anything was skipped."""
+    reasons = {}
+    for s in skipped:
+        reason = s['reason'].split(' (')[0]  # e.g. 'cannot decode image', without the file's details
+        reasons[reason] = reasons.get(reason, 0) + 1
+    why = '; '.join(f'{n} x {r}' for r, n in reasons.items())
+    print(f'{done} done, {len(skipped)} skipped' + (f' ({why})' if why else ''))
+    if (skipped and strict) or (done == 0 and skipped):
+        sys.exit(1)
 
 
 def main():
     args = parse_args()
     from visionllm.apis import VisionLLMInferencer, list_images
     from visionllm.apis.runner_utils import friendly_errors
+    skipped = []
     with friendly_errors(args.config):
-        inf = VisionLLMInferencer(args.config, args.weights, device=args.device)
+        inf = VisionLLMInferencer(args.config, args.weights, device=args.device,
+                                  max_image_size=args.max_image_size)
         if args.generate or args.edit:
             import os
 
@@ -55,37 +85,53 @@ def main():
                 write_rgb(path, inf.generate(args.generate, free=args.free, **opts)[0])
                 print(f'wrote {path}')
                 return
-            for img in list_images(args.inputs):
-                path = osp.join(args.out_dir, 'edited_' + osp.basename(img))
+            images = list_images(args.inputs)
+
+            def edit(img):
+                path = osp.join(args.out_dir, 'edited_' + osp.splitext(osp.basename(img))[0] + '.png')
                 write_rgb(path, inf.edit(img, args.edit, free=args.free, **opts))
                 print(f'wrote {path}')
-            return
+            _each_file(images, skipped, edit)
+            return _finish(len(images) - len(skipped), skipped, args.strict)
         if args.segment or args.pose:
             import json
             import os
+            common = dict(batch_size=args.batch_size, out_dir=args.out_dir, skip_errors=True, progress=True)
             if args.segment:
-                res = inf.segment(args.inputs, args.texts, batch_size=args.batch_size, out_dir=args.out_dir)
-                res = [dict(class_names=r['class_names'], label_counts={
+                res = inf.segment(args.inputs, args.texts, **common)
+                res = [dict(image=r['image'], class_names=r['class_names'], label_counts={
                     r['class_names'][k]: int((r['label_map'] == k).sum()) for k in range(len(r['class_names']))})
                     for r in res]
             else:
-                res = inf.pose(args.inputs, args.pose, args.keypoints, batch_size=args.batch_size,
-                               pred_score_thr=args.pred_score_thr, out_dir=args.out_dir)
+                res = inf.pose(args.inputs, args.pose, args.keypoints, pred_score_thr=args.pred_score_thr, **common)
             os.makedirs(args.out_dir, exist_ok=True)
             with open(osp.join(args.out_dir, 'predictions.json'), 'w') as f:
                 json.dump(res, f)
-            print(f'{len(res)} images; pictures in {osp.join(args.out_dir, "vis")}, '
-                  f'JSON in {osp.join(args.out_dir, "predictions.json")}')
-            return
+            print(f'pictures in {osp.join(args.out_dir, "vis")}, JSON in {osp.join(args.out_dir, "predictions.json")}')
+            return _finish(len(res), inf.last_skipped, args.strict)
         if args.question:
-            for img in list_images(args.inputs):
-                print(f'{img}: {inf.chat(img, args.question)}')
-            return
+            import json
+            import os
+            images = list_images(args.inputs)
+
+            def ask(img):
+                res = inf.chat(img, args.question, return_dict=True, pred_score_thr=args.pred_score_thr)
+                line = f'{img}: {res["text"]}'
+                if res['predictions']:  # the LLM routed: its decoders' results come back too
+                    path = osp.join(args.out_dir, 'preds', osp.splitext(osp.basename(img))[0] + '.json')
+                    os.makedirs(osp.dirname(path), exist_ok=True)
+                    with open(path, 'w') as f:
+                        json.dump(dict(res['predictions'], answer=res['text']), f)
+                    line += f'  [{len(res["predictions"]["label_names"])} objects: {path}]'
+                print(line)
+            _each_file(images, skipped, ask)
+            return _finish(len(images) - len(skipped), skipped, args.strict)
         out = inf(args.inputs, texts=args.texts, free=args.free, batch_size=args.batch_size,
-                  pred_score_thr=args.pred_score_thr, out_dir=args.out_dir, progress=True)
+                  pred_score_thr=args.pred_score_thr, out_dir=args.out_dir, progress=True, skip_errors=True)
         n = sum(len(p['label_names']) for p in out['predictions'])
-        print(f'{len(out["predictions"])} images, {n} objects above {args.pred_score_thr}; '
-              f'pictures in {osp.join(args.out_dir, "vis")}, JSON in {osp.join(args.out_dir, "preds")}')
+        print(f'{n} objects above {args.pred_score_thr}; pictures in {osp.join(args.out_dir, "vis")}, '
+              f'JSON in {osp.join(args.out_dir, "preds")}')
+        _finish(len(out['predictions']), out['skipped'], args.strict)
 
 
 if __name__ == '__main__':

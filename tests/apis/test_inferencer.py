@@ -20,8 +20,22 @@ def inferencer(synth_root, tokenizer_dir, tmp_path_factory):
 
 def test_parse_texts():
     assert parse_texts('red circle . blue square .') == ['red circle', 'blue square']
-    with pytest.warns(UserWarning, match='duplicate'):
-        assert parse_texts(['a', 'a', 'b']) == ['a', 'b']
+    import logging
+    import warnings
+
+    from mmengine.logging import MMLogger
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('error')  # one logged line, not a Python warning
+            assert parse_texts(['a', 'a', 'b']) == ['a', 'b']
+    finally:
+        logger.removeHandler(handler)
+    assert [r.getMessage() for r in records] == ['duplicate class names dropped: a']
     for bad in ('', ' . ', None):
         with pytest.raises(PromptError):
             parse_texts(bad)
@@ -50,6 +64,10 @@ def test_free_mode_and_arrays_and_chat(inferencer):
     assert len(out['predictions']) == 2 and 'text' in out['predictions'][0]
     answer = inferencer.chat(img, 'How many red circles are there?', max_new_tokens=4)
     assert isinstance(answer, str)
+    assert inferencer.model.test_cfg['max_new_tokens'] != 4  # a per-call setting only
+    res = inferencer.chat(img, 'Please detect red circle in the image.', max_new_tokens=6, return_dict=True)
+    assert set(res) == {'text', 'routes', 'predictions'} and '[DET]' not in res['text']
+    assert (res['predictions'] is None) == (not res['routes'])
     with pytest.raises(PromptError, match='no such image'):
         inferencer('missing.png', texts='a')
 

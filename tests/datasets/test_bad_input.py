@@ -14,13 +14,57 @@ from visionllm.utils.errors import BadSampleError, DataFormatError
 def test_read_rgb_normalizes_formats(tmp_path):
     gray = np.full((8, 9), 200, np.uint8)
     rgba = np.zeros((8, 9, 4), np.uint8)
-    rgba[..., 2] = 255  # BGRA: red
+    rgba[..., 2] = 255  # BGRA: red, opaque in the top half, fully transparent below
+    rgba[:4, :, 3] = 255
     deep = np.full((8, 9, 3), 65535, np.uint16)
     for name, arr in (('g.png', gray), ('a.png', rgba), ('d.png', deep)):
         cv2.imwrite(str(tmp_path / name), arr)
     g, a, d = (read_rgb(str(tmp_path / n)) for n in ('g.png', 'a.png', 'd.png'))
     assert g.shape == a.shape == d.shape == (8, 9, 3) and g.dtype == a.dtype == d.dtype == np.uint8
-    assert (g == 200).all() and (a[..., 0] == 255).all() and (a[..., 2] == 0).all() and (d == 255).all()
+    assert (g == 200).all() and (d == 255).all()
+    assert (a[:4] == [255, 0, 0]).all() and (a[4:] == 255).all()  # alpha composited on white
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    """A phone photo stored sideways with an EXIF orientation tag loads upright, as PIL's exif_transpose
+    shows it, for all 8 orientations."""
+    from PIL import Image, ImageOps
+    arr = np.zeros((40, 64, 3), np.uint8)
+    arr[:10, :20] = [255, 0, 0]  # a red block in the top-left corner as stored
+    for orientation in range(1, 9):
+        path = str(tmp_path / f'o{orientation}.jpg')
+        im = Image.fromarray(arr)
+        exif = im.getexif()
+        exif[0x0112] = orientation
+        im.save(path, exif=exif, quality=100)
+        with Image.open(path) as raw:
+            ref = np.asarray(ImageOps.exif_transpose(raw).convert('RGB'))
+        got = read_rgb(path)
+        assert got.shape == ref.shape, orientation
+        assert np.abs(got.astype(int) - ref).max() <= 2, orientation
+    assert read_rgb(str(tmp_path / 'o6.jpg')).shape == (64, 40, 3)  # 90 degrees: portrait
+
+
+def test_every_listed_extension_decodes(tmp_path):
+    """The formats a folder run picks up all decode (GIF: first frame; CMYK JPEG; 16-bit TIFF)."""
+    from PIL import Image
+
+    from visionllm.datasets.transforms.loading import IMAGE_EXTENSIONS
+    arr = np.zeros((12, 16, 3), np.uint8)
+    arr[..., 1] = 200
+    files = {}
+    for ext in ('.png', '.jpg', '.bmp', '.tif', '.webp', '.ppm'):
+        files[ext] = tmp_path / f'x{ext}'
+        cv2.imwrite(str(files[ext]), arr[..., ::-1])
+    frames = [Image.fromarray(arr), Image.fromarray(255 - arr)]
+    frames[0].save(tmp_path / 'anim.gif', save_all=True, append_images=frames[1:])
+    Image.fromarray(arr).convert('CMYK').save(tmp_path / 'cmyk.jpg')
+    cv2.imwrite(str(tmp_path / 'deep.tiff'), np.full((12, 16), 40000, np.uint16))
+    for path in [*files.values(), tmp_path / 'anim.gif', tmp_path / 'cmyk.jpg', tmp_path / 'deep.tiff']:
+        assert path.suffix in IMAGE_EXTENSIONS
+        img = read_rgb(str(path))
+        assert img.shape == (12, 16, 3) and img.dtype == np.uint8, path
+    assert np.abs(read_rgb(str(tmp_path / 'anim.gif')).astype(int) - arr).max() <= 8  # the first frame
 
 
 def test_missing_and_corrupt_images_name_the_file(tmp_path):
@@ -29,6 +73,13 @@ def test_missing_and_corrupt_images_name_the_file(tmp_path):
     (tmp_path / 'bad.png').write_bytes(b'not an image at all')
     with pytest.raises(BadSampleError, match=r'bad\.png.*cannot decode'):
         read_rgb(str(tmp_path / 'bad.png'))
+    (tmp_path / 'empty.png').write_bytes(b'')
+    with pytest.raises(BadSampleError, match=r'empty\.png.*cannot decode image .*; 0 bytes'):
+        read_rgb(str(tmp_path / 'empty.png'))
+    ok, enc = cv2.imencode('.jpg', np.zeros((64, 64, 3), np.uint8))
+    (tmp_path / 'cut.jpg').write_bytes(enc.tobytes()[:40])  # truncated inside the header
+    with pytest.raises(BadSampleError, match=r'cut\.jpg.*cannot decode'):
+        read_rgb(str(tmp_path / 'cut.jpg'))
 
 
 def test_malformed_conversation_jsonl(tmp_path):

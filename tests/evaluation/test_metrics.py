@@ -5,7 +5,7 @@ import torch
 from mmengine.structures import InstanceData
 from pycocotools.coco import COCO
 
-from visionllm.evaluation import CaptionObjectF1, OVCocoMetric, RoutingAccuracy, VQAAccuracy, parse_routes
+from visionllm.evaluation import CaptionObjectF1, OVCocoMetric, RoutingAccuracy, VQAAccuracy, parse_routes, strip_routes
 from visionllm.structures import VisionLLMDataSample
 
 
@@ -36,6 +36,13 @@ def test_routing_metric():
     assert r['sample_accuracy'] == 0.5 and r['token_accuracy'] == 0.5 and r['precision'] == 0.75
     assert r['name_accuracy'] == 0.5 and r['name_precision'] == 0.75 and r['name_recall'] == 0.75
     assert 'present_recall' not in r  # no ground-truth instances given
+
+
+def test_strip_routes_leaves_plain_text():
+    tokens = ['[DET]', '[SEG]']
+    assert strip_routes('Here are the results: red circle[DET], sky [SEG].', tokens) == \
+        'Here are the results: red circle, sky.'
+    assert strip_routes('Two red circles.', tokens) == 'Two red circles.'
 
 
 def test_routing_metric_separates_names_from_tokens():

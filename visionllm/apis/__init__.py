@@ -1,6 +1,7 @@
 """User-facing APIs: inferencer, runner helpers."""
-from .inferencer import VisionLLMInferencer, list_images, parse_texts
+from .image_inputs import list_images, load_image
+from .inferencer import VisionLLMInferencer, parse_texts
 from .runner_utils import build_runner_cfg, check_config_types, friendly_errors
 
-__all__ = ['VisionLLMInferencer', 'list_images', 'parse_texts', 'build_runner_cfg', 'check_config_types',
+__all__ = ['VisionLLMInferencer', 'list_images', 'load_image', 'parse_texts', 'build_runner_cfg', 'check_config_types',
            'friendly_errors']

@@ -1,26 +1,29 @@
-"""VisionLLMInferencer: chat / detect with a trained generalist, batched, prompted or free."""
+"""VisionLLMInferencer: chat / detect / segment / pose / generate / edit with a trained generalist, batched,
+prompted or free; folders are processed file by file with each file's outputs written as soon as it is done."""
+import json
 import os
 import os.path as osp
-import warnings
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
+from mmengine.logging import print_log
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 
 from visionllm.datasets import prompts
 from visionllm.registry import MODELS, VISUALIZERS
-from visionllm.utils.errors import PromptError
+from visionllm.utils.errors import BadSampleError, PromptError
 
-IMG_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
-ImageInput = Union[str, np.ndarray]
+from .image_inputs import ImageInput, LoadedImage, list_images, load_image, rle_at, to_original
+
+DEFAULT_MAX_IMAGE_SIZE = 1333  # longer side; larger images are downscaled for the model (mmdet's test scale)
 
 
 def parse_texts(texts: Union[str, Sequence[str], None]) -> List[str]:
-    """'cat . dog .' or ['cat', 'dog'] -> ['cat', 'dog'] (duplicates dropped with a warning)."""
+    """'cat . dog .' or ['cat', 'dog'] -> ['cat', 'dog'] (duplicates dropped, with one logged line)."""
     if texts is None:
         raise PromptError('no class names given; pass e.g. texts="red circle . blue square"')
     names = [t.strip() for t in (texts.split('.') if isinstance(texts, str) else texts)]
@@ -32,25 +35,9 @@ def parse_texts(texts: Union[str, Sequence[str], None]) -> List[str]:
         raise PromptError(f'class names may not contain , : ; [ ] or newlines: {bad}')
     uniq = list(dict.fromkeys(names))
     if len(uniq) < len(names):
-        warnings.warn(f'duplicate class names dropped: {len(names) - len(uniq)}')
+        dup = sorted({n for n in names if names.count(n) > 1})
+        print_log(f'duplicate class names dropped: {", ".join(dup)}', logger='current', level=30)
     return uniq
-
-
-def list_images(inputs: Union[ImageInput, Sequence[ImageInput]]) -> List[ImageInput]:
-    """A path, a directory (its images, sorted), an array, or a list of those."""
-    if isinstance(inputs, (str, os.PathLike)):
-        inputs = str(inputs)
-        if osp.isdir(inputs):
-            files = sorted(f for f in os.listdir(inputs) if f.lower().endswith(IMG_EXTS))
-            if not files:
-                raise PromptError(f'{inputs}: no images ({", ".join(IMG_EXTS)}) in this directory')
-            return [osp.join(inputs, f) for f in files]
-        if not osp.isfile(inputs):
-            raise PromptError(f'{inputs}: no such image file or directory')
-        return [inputs]
-    if isinstance(inputs, np.ndarray):
-        return [inputs]
-    return [x for i in inputs for x in list_images(i)]
 
 
 class VisionLLMInferencer:
@@ -60,61 +47,129 @@ class VisionLLMInferencer:
     >>> out = inf('image.png', texts='red circle . blue square', pred_score_thr=0.3)
     >>> out['predictions'][0]['label_names'], inf.chat('image.png', 'How many red circles are there?')
 
+    Inputs are loaded one by one (EXIF orientation applied); images whose longer side exceeds
+    ``max_image_size`` are downscaled for the model, and boxes, keypoints, masks (RLE) and label maps
+    are mapped back to the file's coordinates. With ``skip_errors=True`` an unreadable file is skipped
+    with one logged line and listed in the result's ``skipped``; otherwise its error is raised.
+
     Args:
-        config: config path or Config; its ``infer_pipeline`` prepares images.
+        config: config path or Config; its ``infer_pipeline`` prepares images (its first transform,
+            the file loader, is replaced by the inferencer's own loading).
         weights: checkpoint path (None keeps random init, for smoke tests).
         max_classes_per_prompt: longer class lists are split over several prompts and merged.
+        max_image_size: longer-side limit of the image the model sees (None: no limit).
     """
 
     def __init__(self, config: Union[str, Config], weights: Optional[str] = None, device: str = 'cpu',
-                 max_classes_per_prompt: int = 30):
+                 max_classes_per_prompt: int = 30, max_image_size: Optional[int] = DEFAULT_MAX_IMAGE_SIZE):
         cfg = Config.fromfile(config) if isinstance(config, str) else config
         init_default_scope(cfg.get('default_scope', 'visionllm'))
-        self.cfg = cfg
-        self.model = MODELS.build(cfg.model)
+        model = MODELS.build(cfg.model)
         if weights:
             if not osp.isfile(weights):
                 raise PromptError(f'checkpoint {weights!r} not found')
-            load_checkpoint(self.model, weights, map_location='cpu', revise_keys=[(r'^module\.', '')])
+            load_checkpoint(model, weights, map_location='cpu', revise_keys=[(r'^module\.', '')])
         else:
-            self.model.init_weights()
-        self.model.to(device).eval()
+            model.init_weights()
+        model.to(device).eval()
         if 'infer_pipeline' not in cfg:
             raise PromptError('the config defines no `infer_pipeline` (image loading + packing for inference)')
-        self.pipeline = Compose(cfg.infer_pipeline)
-        self.visualizer = VISUALIZERS.build(dict(cfg.visualizer, name=f'infer_{id(self)}'))
-        self.max_classes_per_prompt = max_classes_per_prompt
+        self._setup(model, cfg, max_classes_per_prompt, max_image_size)
 
     @classmethod
-    def from_model(cls, model, cfg: Config, max_classes_per_prompt: int = 30) -> 'VisionLLMInferencer':
+    def from_model(cls, model, cfg: Config, max_classes_per_prompt: int = 30,
+                   max_image_size: Optional[int] = DEFAULT_MAX_IMAGE_SIZE) -> 'VisionLLMInferencer':
         """Wrap an already built (e.g. training) model; nothing is copied or reloaded."""
         self = cls.__new__(cls)
-        self.cfg, self.model = cfg, model
-        self.pipeline = Compose(cfg.infer_pipeline)
-        self.visualizer = VISUALIZERS.build(dict(cfg.visualizer, name=f'infer_{id(self)}'))
-        self.max_classes_per_prompt = max_classes_per_prompt
+        self._setup(model, cfg, max_classes_per_prompt, max_image_size)
         return self
 
-    def _prepare(self, image: ImageInput, messages: list, **meta) -> dict:
-        if isinstance(image, np.ndarray):
-            results = dict(img=image, img_path='array.png', img_shape=image.shape[:2], ori_shape=image.shape[:2])
-            results = Compose(self.pipeline.transforms[1:])(results)  # skip the file loader
-        else:
-            results = self.pipeline(dict(img_path=image))
+    def _setup(self, model, cfg: Config, max_classes_per_prompt: int, max_image_size: Optional[int]) -> None:
+        self.cfg, self.model = cfg, model
+        self.pipeline = Compose(cfg.infer_pipeline)
+        self.after_loading = Compose(self.pipeline.transforms[1:])  # the inferencer loads images itself
+        # no storage backends: the inferencer writes its pictures itself
+        self.visualizer = VISUALIZERS.build(dict(cfg.visualizer, vis_backends=None, name=f'infer_{id(self)}'))
+        self.max_classes_per_prompt = max_classes_per_prompt
+        self.max_image_size = max_image_size
+
+    # ---- inputs --------------------------------------------------------------------------------------
+    def _prepare(self, image: LoadedImage, messages: list, **meta) -> dict:
+        arr = image.array
+        results = dict(img=arr, img_path=image.source or image.name + '.png', img_shape=arr.shape[:2],
+                       ori_shape=arr.shape[:2])
+        results = self.after_loading(results)
         results['data_samples'].set_metainfo(dict(messages=messages, **meta))
         return results
+
+    def _load_one(self, image: ImageInput) -> LoadedImage:
+        return load_image(list_images(image)[0], 0, self.max_image_size)
+
+    def _each_loaded(self, images: List[ImageInput], per_group: int, skip_errors: bool, skipped: List[dict],
+                     progress: bool):
+        """Yield groups of up to ``per_group`` loaded images; unreadable files are raised, or skipped with one
+        logged line and recorded in ``skipped``. A progress bar over files when ``progress``."""
+        bar = _progress(len(images), progress)
+        for start in range(0, len(images), per_group):
+            group = []
+            for k, img in enumerate(images[start:start + per_group], start):
+                try:
+                    group.append(load_image(img, k, self.max_image_size))
+                except BadSampleError as e:
+                    if not skip_errors:
+                        raise
+                    skipped.append(dict(image=str(img), reason=e.reason))
+                    print_log(f'skipped {img}: {e.reason}', logger='current', level=30)
+            if group:
+                yield group
+            bar(min(per_group, len(images) - start))
 
     @torch.no_grad()
     def _run(self, items: List[dict]) -> list:
         return self.model.test_step(pseudo_collate(items))
 
-    def chat(self, image: ImageInput, question: str, max_new_tokens: Optional[int] = None) -> str:
-        """Answer a question about an image (KV-cache generation)."""
+    def _run_batched(self, items: List[dict], batch_size: int) -> list:
+        out = []
+        for i in range(0, len(items), batch_size):
+            out += self._run(items[i:i + batch_size])
+        return out
+
+    def _draw(self, image: LoadedImage, sample, out_dir: Optional[str], pred_score_thr: float,
+              return_vis: bool, vis: list) -> None:
+        out_file = osp.join(out_dir, 'vis', image.name + '.png') if out_dir else None
+        if out_file or return_vis:
+            self.visualizer.add_datasample(image.name, image.array, sample, pred_score_thr=pred_score_thr,
+                                           out_file=out_file)
+        if return_vis:
+            vis.append(self.visualizer.get_image())
+
+    # ---- tasks --------------------------------------------------------------------------------------
+    def chat(self, image: ImageInput, question: str, max_new_tokens: Optional[int] = None,
+             return_dict: bool = False, pred_score_thr: float = 0.3) -> Union[str, dict]:
+        """Answer a question about an image (KV-cache generation).
+
+        The answer never carries routing tokens: when the LLM routes (e.g. asked to detect something),
+        its query states go to the decoders and, with ``return_dict``, their results come back:
+        ``{'text': answer, 'routes': [(name, token)], 'predictions': {...} or None}`` (predictions as
+        ``__call__`` gives them). Otherwise the answer text is returned.
+        """
+        from visionllm.evaluation import parse_routes, strip_routes
+        q = question if '<image>' in question else '<image>\n' + question
+        image = self._load_one(image)
+        saved = self.model.test_cfg.get('max_new_tokens')
         if max_new_tokens:
             self.model.test_cfg['max_new_tokens'] = max_new_tokens
-        q = question if '<image>' in question else '<image>\n' + question
-        out = self._run([self._prepare(list_images(image)[0], [dict(role='user', content=q)], task='chat')])
-        return out[0].pred_text
+        try:
+            sample = self._run([self._prepare(image, [dict(role='user', content=q)], task='chat')])[0]
+        finally:
+            self.model.test_cfg['max_new_tokens'] = saved
+        tokens = list(self.model.superlink.token_to_family)
+        text = strip_routes(sample.pred_text, tokens)
+        if not return_dict:
+            return text
+        routed = 'pred_instances' in sample
+        return dict(text=text, routes=parse_routes(sample.pred_text, tokens),
+                    predictions=_merge([sample], pred_score_thr, image)[0] if routed else None)
 
     def _pack_only(self, messages: list, **meta) -> dict:
         """Inputs for a prompt without an image (generation): the config's packing transform only."""
@@ -146,24 +201,27 @@ class VisionLLMInferencer:
             raise PromptError('empty edit instruction')
         conv = [dict(role='user', content='<image>\n' + prompts.EDIT_PROMPT.format(
             instruction=instruction.strip().rstrip('.'))), dict(role='assistant', content=prompts.EDIT_ANSWER)]
-        item = self._prepare(list_images(image)[0], conv[:1] if free else conv, task='edit', instruction=instruction)
+        item = self._prepare(self._load_one(image), conv[:1] if free else conv, task='edit', instruction=instruction)
         return self._images([item], 1, sampling, 'edit')[0]
 
     def segment(self, inputs: Union[ImageInput, Sequence[ImageInput]], texts, batch_size: int = 1,
-                out_dir: Optional[str] = None) -> List[dict]:
+                out_dir: Optional[str] = None, skip_errors: bool = False, progress: bool = False) -> List[dict]:
         """Semantic segmentation over the prompted class names: per image ``{'label_map': [H, W] int
-        (index into 'class_names'), 'class_names': [...]}``; with ``out_dir`` also overlay pictures."""
+        (index into 'class_names'), 'class_names': [...]}``; with ``out_dir`` also overlay pictures.
+        Skipped files (``skip_errors``) are left out of the list."""
         names = parse_texts(texts)
         if len(names) > self.max_classes_per_prompt:
             raise PromptError(f'{len(names)} classes; at most {self.max_classes_per_prompt} per segmentation prompt')
         conv = [dict(role='user', content='<image>\n' + prompts.SEG_PROMPT.format(classes=prompts.join_names(names))),
                 dict(role='assistant', content=prompts.grouped_answer(names, '[SEG]'))]
         return self._dense(inputs, conv, dict(task='semseg', class_names=names), batch_size, out_dir,
-                           lambda s: dict(label_map=s.pred_sem_seg.data[0].cpu().numpy(), class_names=names))
+                           lambda s: dict(label_map=s.pred_sem_seg.data[0].cpu().numpy(), class_names=names),
+                           skip_errors=skip_errors, progress=progress)
 
     def pose(self, inputs: Union[ImageInput, Sequence[ImageInput]], object_name: str, keypoints,
              batch_size: int = 1, pred_score_thr: float = 0.3, out_dir: Optional[str] = None,
-             skeleton: Sequence[Sequence[str]] = ()) -> List[dict]:
+             skeleton: Sequence[Sequence[str]] = (), skip_errors: bool = False, progress: bool = False
+             ) -> List[dict]:
         """Detect ``object_name`` and locate the named ``keypoints`` of each instance: per image
         ``{'bboxes', 'scores', 'keypoints' [N, K, 2], 'keypoint_scores' [N, K], 'keypoint_names'}``."""
         kpts = parse_texts(keypoints)
@@ -181,21 +239,16 @@ class VisionLLMInferencer:
                         keypoint_scores=inst.keypoint_scores.tolist() if 'keypoint_scores' in inst else [])
         return self._dense(inputs, conv, dict(task='pose', class_names=[obj], keypoint_names=kpts,
                                               skeleton=[tuple(p) for p in skeleton]),
-                           batch_size, out_dir, result, pred_score_thr)
+                           batch_size, out_dir, result, pred_score_thr, skip_errors, progress)
 
-    def _dense(self, inputs, conv, meta: dict, batch_size: int, out_dir: Optional[str], result,
-               pred_score_thr: float = 0.3) -> List[dict]:
-        images = list_images(inputs)
-        out = []
-        for i in range(0, len(images), batch_size):
-            chunk = images[i:i + batch_size]
-            for k, s in enumerate(self._run([self._prepare(img, conv, **meta) for img in chunk])):
-                out.append(result(s))
-                if out_dir:
-                    img = chunk[k]
-                    name = osp.splitext(osp.basename(img))[0] if isinstance(img, str) else f'array_{i + k}'
-                    self.visualizer.add_datasample(name, _as_rgb(img), s, pred_score_thr=pred_score_thr,
-                                                   out_file=osp.join(out_dir, 'vis', name + '.png'))
+    def _dense(self, inputs, conv, meta: dict, batch_size: int, out_dir: Optional[str], result: Callable,
+               pred_score_thr: float = 0.3, skip_errors: bool = False, progress: bool = False) -> List[dict]:
+        out: List[dict] = []
+        self.last_skipped: List[dict] = []
+        for group in self._each_loaded(list_images(inputs), batch_size, skip_errors, self.last_skipped, progress):
+            for image, s in zip(group, self._run([self._prepare(img, conv, **meta) for img in group])):
+                out.append(to_original(result(s), image))
+                self._draw(image, s, out_dir, pred_score_thr, False, [])
         return out
 
     def _images(self, items: list, batch_size: int, sampling: dict, family: str) -> List[np.ndarray]:
@@ -206,11 +259,10 @@ class VisionLLMInferencer:
         decoder.test_cfg.update({k: v for k, v in sampling.items() if v is not None})
         try:
             out = []
-            for i in range(0, len(items), batch_size):
-                for s in self._run(items[i:i + batch_size]):
-                    if 'pred_image' not in s:
-                        raise PromptError(f'the model answered without a {family} route: {s.get("pred_text", "")!r}')
-                    out.append(s.pred_image.cpu().numpy().transpose(1, 2, 0))
+            for s in self._run_batched(items, batch_size):
+                if 'pred_image' not in s:
+                    raise PromptError(f'the model answered without a {family} route: {s.get("pred_text", "")!r}')
+                out.append(s.pred_image.cpu().numpy().transpose(1, 2, 0))
             return out
         finally:
             decoder.test_cfg.clear()
@@ -218,65 +270,51 @@ class VisionLLMInferencer:
 
     def __call__(self, inputs: Union[ImageInput, Sequence[ImageInput]], texts=None, free: bool = False,
                  batch_size: int = 1, pred_score_thr: float = 0.3, out_dir: Optional[str] = None,
-                 return_vis: bool = False, progress: bool = False) -> Dict[str, list]:
+                 return_vis: bool = False, progress: bool = False, skip_errors: bool = False) -> Dict[str, list]:
         """Open-vocabulary detection (+ masks) of ``texts`` in every image.
 
-        Returns ``{'predictions': [dict per image], 'visualization': [RGB arrays] (if return_vis)}``;
-        with ``out_dir`` also writes ``vis/<name>.png`` and ``preds/<name>.json``.
+        Returns ``{'predictions': [dict per image], 'visualization': [RGB arrays] (if return_vis),
+        'skipped': [{'image', 'reason'}]}``. With ``out_dir`` each image's ``preds/<name>.json`` and
+        ``vis/<name>.png`` are written as soon as its batch is done. Boxes and masks (COCO RLE) are in
+        the file's coordinates.
         """
         images = list_images(inputs)
         names = parse_texts(texts)
         chunks = [names[i:i + self.max_classes_per_prompt] for i in range(0, len(names), self.max_classes_per_prompt)]
-        jobs = [(k, c) for k in range(len(images)) for c in chunks]
-        per_image: List[list] = [[] for _ in images]
-        bar = _progress(len(jobs), progress)
-        for start in range(0, len(jobs), batch_size):
-            batch = jobs[start:start + batch_size]
+        preds, vis, skipped = [], [], []
+        per_group = max(1, batch_size // len(chunks))
+        for group in self._each_loaded(images, per_group, skip_errors, skipped, progress):
             items = []
-            for k, chunk in batch:
-                conv = prompts.det_conversation(chunk)
-                items.append(self._prepare(images[k], conv[:1] if free else conv, task='det', class_names=chunk,
-                                           answer_mode='free' if free else 'prompted',
-                                           gt_groups=[(n, '[DET]') for n in chunk]))
-            for (k, _), s in zip(batch, self._run(items)):
-                per_image[k].append(s)
-            bar(len(batch))
-        preds, vis = [], []
-        for k, samples in enumerate(per_image):
-            pred, sample = _merge(samples, pred_score_thr)
-            preds.append(pred)
-            if out_dir or return_vis:
-                img = _as_rgb(images[k])
-                name = osp.splitext(osp.basename(images[k]))[0] if isinstance(images[k], str) else f'array_{k}'
-                out_file = osp.join(out_dir, 'vis', name + '.png') if out_dir else None
-                self.visualizer.add_datasample(name, img, sample, pred_score_thr=pred_score_thr, out_file=out_file)
-                if return_vis:
-                    vis.append(self.visualizer.get_image())
+            for image in group:
+                for chunk in chunks:
+                    conv = prompts.det_conversation(chunk)
+                    items.append(self._prepare(image, conv[:1] if free else conv, task='det', class_names=chunk,
+                                               answer_mode='free' if free else 'prompted',
+                                               gt_groups=[(n, '[DET]') for n in chunk]))
+            samples = self._run_batched(items, batch_size)
+            for k, image in enumerate(group):
+                pred, sample = _merge(samples[k * len(chunks):(k + 1) * len(chunks)], pred_score_thr, image)
+                preds.append(pred)
+                self._draw(image, sample, out_dir, pred_score_thr, return_vis, vis)
                 if out_dir:
                     os.makedirs(osp.join(out_dir, 'preds'), exist_ok=True)
-                    import json
-                    with open(osp.join(out_dir, 'preds', name + '.json'), 'w') as f:
+                    with open(osp.join(out_dir, 'preds', image.name + '.json'), 'w') as f:
                         json.dump(pred, f)
-        return dict(predictions=preds, visualization=vis)
+        return dict(predictions=preds, visualization=vis, skipped=skipped)
 
 
 def _progress(total: int, enabled: bool):
     if not enabled:
         return lambda n: None
     from tqdm import tqdm
-    bar = tqdm(total=total, unit='prompt')
+    bar = tqdm(total=total, unit='file')
     return bar.update
 
 
-def _as_rgb(image: ImageInput) -> np.ndarray:
-    from visionllm.datasets.transforms.loading import read_rgb
-    return image if isinstance(image, np.ndarray) else read_rgb(image)
-
-
-def _merge(samples: list, thr: float):
-    """Concatenate the chunks of one image; returns (JSON-able dict, a drawable sample)."""
+def _merge(samples: list, thr: float, image: LoadedImage):
+    """Concatenate the chunks of one image; returns (JSON-able dict in the file's coordinates, a drawable
+    sample in the model image's coordinates)."""
     from mmengine.structures import InstanceData
-    from pycocotools import mask as mask_utils
     insts, names, texts = [], [], []
     free = any('pred_text' in s for s in samples)
     for s in samples:
@@ -299,9 +337,7 @@ def _merge(samples: list, thr: float):
         sample.pred_text = ' '.join(t for t in texts if t)
     pred = dict(label_names=list(inst.label_names), scores=inst.scores.tolist(), bboxes=inst.bboxes.tolist())
     if 'masks' in inst:
-        rles = [mask_utils.encode(np.asfortranarray(m.cpu().numpy().astype(np.uint8))) for m in inst.masks]
-        pred['masks'] = [dict(size=r['size'], counts=r['counts'].decode()) for r in rles]
+        pred['masks'] = [rle_at(m.cpu().numpy(), image.original_shape) for m in inst.masks]
     if free:
         pred['text'] = sample.pred_text
-    return pred, sample
-
+    return to_original(pred, image), sample

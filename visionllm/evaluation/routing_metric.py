@@ -14,6 +14,13 @@ def parse_routes(text: str, tokens: Sequence[str]) -> List[Tuple[str, str]]:
     return [(m.group(1).strip(), m.group(2)) for m in ROUTE_RE.finditer(text) if m.group(2) in tokens]
 
 
+def strip_routes(text: str, tokens: Sequence[str]) -> str:
+    """The answer text without its routing tokens: 'results: red circle[DET].' -> 'results: red circle.'"""
+    for t in tokens:
+        text = text.replace(t, '')
+    return re.sub(r'\s+([,.;:])', r'\1', text).strip()
+
+
 def present_names(sample: dict) -> Optional[Set[str]]:
     """Names of the objects in the image (``class_names[gt label]``), or None without instance labels."""
     gt = sample.get('gt_instances')

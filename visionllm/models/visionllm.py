@@ -26,7 +26,10 @@ class VisionLLM(BaseModel):
         chat_template: kwargs of :class:`ChatTemplate` (``system``).
         loss_weights: ``{'lm': w, family: w}`` multipliers of each part's losses.
         max_length: longest token sequence accepted.
-        test_cfg: ``max_new_tokens`` of generation.
+        test_cfg: ``max_new_tokens`` of free generation: an int, or ``{task: int, 'default': int}``; a
+            sample whose request lists its groups (``gt_groups``: the names the answer must route, e.g.
+            the prompted class list) is also bounded by that answer's length plus ``answer_slack``
+            tokens, so an untrained model that never ends its answer costs what a trained one does.
         touch_unused_decoders: add a zero loss over the decoders a batch does not use, so DDP / ZeRO see
             gradients for every parameter with mixed-task batches.
         frozen_modules: names (prefixes) of submodules whose parameters do not train, e.g.
@@ -58,7 +61,7 @@ class VisionLLM(BaseModel):
                 num_queries=fam['num_queries']))
         self.loss_weights = dict(loss_weights or {})
         self.max_length = max_length
-        self.test_cfg = dict(dict(max_new_tokens=64), **(test_cfg or {}))
+        self.test_cfg = dict(dict(max_new_tokens=64, answer_slack=16), **(test_cfg or {}))
         self.touch_unused_decoders = touch_unused_decoders
         self.llm_length_buckets = llm_length_buckets
         for name in frozen_modules:
@@ -221,7 +224,8 @@ class VisionLLM(BaseModel):
         if free:
             input_ids, _, mask = self.sequences([data_samples[i] for i in free], [num_tiles[i] for i in free], True)
             out = generate_with_queries(self.mllm, self.superlink, self.embed(input_ids, tiles_of(free)), mask,
-                                        input_ids, self.test_cfg['max_new_tokens'], self.tokenizer.eos_token_id)
+                                        input_ids, [self.token_budget(data_samples[i]) for i in free],
+                                        self.tokenizer.eos_token_id)
             for k, i in enumerate(free):
                 data_samples[i].pred_text = self._clean_text(out.token_ids[k])
             for f, c in out.conditions.items():
@@ -234,6 +238,18 @@ class VisionLLM(BaseModel):
             sub_inputs, sub_conds, sub_samples = self._subset(inputs, conds, data_samples)
             decoder.predict(sub_inputs, sub_conds, sub_samples)
         return data_samples
+
+    def token_budget(self, sample: VisionLLMDataSample) -> int:
+        """New tokens a free-generation sample may produce (see ``test_cfg`` in the class docstring)."""
+        cap = self.test_cfg['max_new_tokens']
+        if isinstance(cap, dict):
+            cap = cap.get(sample.metainfo.get('task'), cap['default'])
+        groups = sample.metainfo.get('gt_groups')
+        if groups:
+            answer = ', '.join(f'{name}{token}' for name, token in groups)
+            cap = min(cap, len(self.tokenizer(answer, add_special_tokens=False).input_ids) +
+                      self.test_cfg['answer_slack'])
+        return int(cap)
 
     def _clean_text(self, ids: List[int]) -> str:
         """Generated ids -> answer text (routing tokens kept, chat specials dropped)."""

@@ -11,7 +11,6 @@ keeps mmcv's path.
 """
 import importlib
 import os
-import warnings
 from pathlib import Path
 
 import torch
@@ -22,13 +21,15 @@ _state = dict(kernel=None, tried=False)
 
 
 def build_kernel(source: Path = SOURCE, name: str = 'visionllm_msda_cpu'):
-    """Compile (or load the cached build of) ``source``; None, with a warning naming why, on failure."""
+    """Compile (or load the cached build of) ``source``; None, with a logged line naming why, on failure."""
     try:
         from torch.utils.cpp_extension import load
         return load(name, [str(source)], extra_cflags=['-O3', '-fopenmp'], extra_ldflags=['-fopenmp'])
     except Exception as err:  # no compiler, no ninja, a compile error: mmcv's PyTorch path still works
-        warnings.warn(f'could not build the CPU deformable-attention kernel {source} ({type(err).__name__}: '
-                      f'{str(err).strip()[-300:]}); using mmcv\'s PyTorch path')
+        from mmengine.logging import print_log
+        reason = ' '.join(str(err).split())[-300:]  # one line
+        print_log(f'could not build the CPU deformable-attention kernel {source} ({type(err).__name__}: {reason}); '
+                  'using mmcv\'s PyTorch path', logger='current', level=30)
         return None
 
 

@@ -198,3 +198,34 @@ def test_span_means():
     assert torch.allclose(out, ref, atol=1e-6)
     g, = torch.autograd.grad(out.sum(), x)
     assert torch.allclose(g[0, 1:4], torch.full((3, 3), 1 / 3)) and g[0, 0].abs().sum() == 0
+
+
+def test_free_generation_stops_at_each_samples_budget(model):
+    """Per-sample budgets: a sample never generates more than its budget (an untrained model that never
+    ends its answer stops there), and the others run on unchanged."""
+    prompts = [_prompt(model, 'Please detect red circle.'), _prompt(model, 'Please describe the image.')]
+    full = _generate(model, prompts, max_new_tokens=12)
+    capped = _generate(model, prompts, max_new_tokens=[3, 12])
+    assert len(capped.token_ids[0]) <= 3 and capped.token_ids[0] == full.token_ids[0][:len(capped.token_ids[0])]
+    assert capped.token_ids[1] == full.token_ids[1]
+
+
+def test_token_budget_follows_the_requested_groups(model):
+    """A free sample that lists its groups gets the routed answer's length + slack, at most the cap; a
+    chat sample gets the cap (per task when the cap is a dict)."""
+    from visionllm.datasets import prompts as P
+    from visionllm.structures import VisionLLMDataSample
+    names = ['red circle', 'blue square', 'green star']
+    det = VisionLLMDataSample(metainfo=dict(task='det', gt_groups=[(n, '[DET]') for n in names]))
+    answer = len(model.tokenizer(P.grouped_answer(names, '[DET]'), add_special_tokens=False).input_ids)
+    saved = dict(model.test_cfg)
+    try:
+        model.test_cfg.update(max_new_tokens=500, answer_slack=16)
+        budget = model.token_budget(det)
+        assert answer <= budget <= answer + 16 < 500  # the right answer fits, an endless one is cut early
+        model.test_cfg['max_new_tokens'] = dict(default=40, chat=24)
+        assert model.token_budget(VisionLLMDataSample(metainfo=dict(task='chat'))) == 24
+        assert model.token_budget(VisionLLMDataSample(metainfo=dict(task='caption'))) == 40
+    finally:
+        model.test_cfg.clear()
+        model.test_cfg.update(saved)

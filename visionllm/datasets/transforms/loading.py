@@ -1,4 +1,6 @@
-"""Robust image loading: any common format / bit depth / channel count -> RGB uint8."""
+"""Robust image loading: any common format / bit depth / channel count -> RGB uint8, EXIF-oriented."""
+import io
+
 import cv2
 import mmengine.fileio as fileio
 import numpy as np
@@ -7,12 +9,40 @@ from mmcv.transforms import BaseTransform
 from visionllm.registry import TRANSFORMS
 from visionllm.utils.errors import BadSampleError
 
+# file extensions read_rgb decodes (OpenCV's codecs; GIF: the first frame)
+IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.jpe', '.jfif', '.bmp', '.dib', '.tif', '.tiff', '.webp', '.gif',
+                    '.pbm', '.pgm', '.ppm', '.pnm', '.sr', '.ras')
+EXIF_ORIENTATION = 0x0112
+ALPHA_BACKGROUND = 255  # transparent pixels become white, as most viewers show them
+
+
+def exif_orientation(buf: bytes) -> int:
+    """The EXIF orientation tag (1-8) of an encoded image, 1 when absent or unreadable."""
+    try:
+        from PIL import Image
+        with Image.open(io.BytesIO(buf)) as im:
+            return int(im.getexif().get(EXIF_ORIENTATION, 1) or 1)
+    except Exception:  # not an image PIL reads, or a broken EXIF block: no rotation
+        return 1
+
+
+def apply_orientation(img: np.ndarray, orientation: int) -> np.ndarray:
+    """Turn an [H, W, ...] array as stored into the upright image an EXIF ``orientation`` (1-8) describes
+    (the transforms of PIL's ``ImageOps.exif_transpose``)."""
+    ops = {2: lambda x: x[:, ::-1], 3: lambda x: x[::-1, ::-1], 4: lambda x: x[::-1],
+           5: lambda x: x.swapaxes(0, 1), 6: lambda x: np.rot90(x, -1), 7: lambda x: np.rot90(x, 2).swapaxes(0, 1),
+           8: lambda x: np.rot90(x, 1)}
+    op = ops.get(orientation)
+    return img if op is None else np.ascontiguousarray(op(img))
+
 
 def read_rgb(path: str, backend_args=None) -> np.ndarray:
-    """Read an image file as RGB uint8 [H, W, 3].
+    """Read an image file as RGB uint8 [H, W, 3], upright (EXIF orientation applied, as mmcv's default
+    ``imread`` does).
 
-    Grayscale is replicated to 3 channels, alpha is dropped, 16-bit and float images are rescaled to
-    8 bits. Raises :class:`BadSampleError` naming the file when it is missing or cannot be decoded.
+    Grayscale is replicated to 3 channels, alpha is composited on white, 16-bit and float images are
+    rescaled to 8 bits; GIFs give their first frame. Raises :class:`BadSampleError` naming the file when
+    it is missing or cannot be decoded.
     """
     try:
         buf = fileio.get(path, backend_args=backend_args)
@@ -20,21 +50,24 @@ def read_rgb(path: str, backend_args=None) -> np.ndarray:
         raise BadSampleError(path, 'img_path', f'cannot read image file ({type(e).__name__})') from None
     img = cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_UNCHANGED) if buf else None
     if img is None or img.size == 0:
-        raise BadSampleError(path, 'img_path', f'cannot decode image ({len(buf)} bytes; corrupt or not '
-                             'an image)')
+        raise BadSampleError(path, 'img_path', f'cannot decode image (truncated, corrupt or not an image; '
+                             f'{len(buf)} bytes)')
     if img.dtype == np.uint16:
         img = (img >> 8).astype(np.uint8)
     elif img.dtype != np.uint8:
         img = img.astype(np.float64)
         hi = img.max() if img.max() > 1 else 1.0
         img = np.clip(img / hi * 255, 0, 255).astype(np.uint8)
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[..., 0]
     if img.ndim == 2:
-        return np.repeat(img[..., None], 3, axis=2)
-    if img.shape[2] == 4:
-        img = img[..., :3]
+        img = np.repeat(img[..., None], 3, axis=2)
+    elif img.shape[2] == 4:
+        alpha = img[..., 3:].astype(np.float32) / 255
+        img = (img[..., :3] * alpha + ALPHA_BACKGROUND * (1 - alpha) + 0.5).astype(np.uint8)
     elif img.shape[2] != 3:
         raise BadSampleError(path, 'img_path', f'unsupported channel count {img.shape[2]}')
-    return np.ascontiguousarray(img[..., ::-1])
+    return apply_orientation(np.ascontiguousarray(img[..., ::-1]), exif_orientation(buf))
 
 
 def write_rgb(path: str, img: np.ndarray) -> None:

@@ -302,10 +302,24 @@ class OVDetectionDecoder(BaseTaskDecoder):
         xyxy = xyxy / xyxy.new_tensor([sf[0], sf[1], sf[0], sf[1]])
         inst = InstanceData(bboxes=xyxy, scores=top, labels=labels)
         if mask_feats is not None:
-            oh, ow = s.metainfo['ori_shape']
             m = torch.einsum('nd,dhw->nhw', self.mask_embed(hidden[q]), mask_feats[b])
-            H, W = s.metainfo['batch_input_shape']
-            m = F.interpolate(m[None], size=(H, W), mode='bilinear', align_corners=False)[:, :, :h, :w]
-            m = F.interpolate(m, size=(oh, ow), mode='bilinear', align_corners=False)[0]
-            inst.masks = m.sigmoid() > self.test_cfg['mask_thr']
+            inst.masks = self._masks_at_original(m, s)
         return inst
+
+    def _masks_at_original(self, logits: Tensor, s, max_floats: int = 2 ** 25) -> Tensor:
+        """Mask logits [n, H/4, W/4] of the padded batch -> bool masks [n, oh, ow] of the original image.
+
+        Upsampled (bilinear) and thresholded a few masks at a time, so that at most ``max_floats`` float
+        values exist at once whatever the image size: memory is the bool output.
+        """
+        h, w = s.metainfo['img_shape']
+        oh, ow = s.metainfo['ori_shape']
+        H, W = s.metainfo['batch_input_shape']
+        thr = math.log(self.test_cfg['mask_thr'] / (1 - self.test_cfg['mask_thr']))  # sigmoid(x) > t <=> x > logit(t)
+        out = torch.zeros(len(logits), oh, ow, dtype=torch.bool, device=logits.device)
+        step = max(1, max_floats // max(oh * ow, H * W))
+        for i in range(0, len(logits), step):
+            m = F.interpolate(logits[None, i:i + step], size=(H, W), mode='bilinear', align_corners=False)
+            m = F.interpolate(m[:, :, :h, :w], size=(oh, ow), mode='bilinear', align_corners=False)
+            out[i:i + step] = m[0] > thr
+        return out

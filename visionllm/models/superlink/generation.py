@@ -7,7 +7,7 @@ count only real inputs, so every sample sees exactly the sequence it would see a
 get the same attention pattern as in training (``SuperLink.attention_mask``).
 """
 from dataclasses import dataclass, field
-from typing import Dict, List
+from typing import Dict, List, Sequence, Union
 
 import torch
 from torch import Tensor
@@ -24,16 +24,19 @@ class FreeGenerationOutput:
 
 @torch.no_grad()
 def generate_with_queries(mllm, superlink, inputs_embeds: Tensor, attention_mask: Tensor,
-                          prompt_ids: Tensor, max_new_tokens: int = 64, eos_token_id: int = None
-                          ) -> FreeGenerationOutput:
+                          prompt_ids: Tensor, max_new_tokens: Union[int, Sequence[int]] = 64,
+                          eos_token_id: int = None) -> FreeGenerationOutput:
     """Greedy generation from left-padded prompts.
 
     Args:
         inputs_embeds: [B, L, D] prompt embeddings (image tokens and any prompt slots filled).
         attention_mask: [B, L] 1 for real prompt tokens (left padding is 0).
         prompt_ids: [B, L] prompt ids (for reading group names that start in the prompt).
+        max_new_tokens: the generated-token budget, for all samples or one per sample; a sample stops at
+            its end-of-answer token or its budget (inserted query slots do not count).
     """
     B = inputs_embeds.shape[0]
+    budgets = [int(max_new_tokens)] * B if isinstance(max_new_tokens, int) else [int(n) for n in max_new_tokens]
     dev = inputs_embeds.device
     mask = attention_mask.long()
     pos = (mask.cumsum(-1) - 1).clamp(min=0)
@@ -47,15 +50,16 @@ def generate_with_queries(mllm, superlink, inputs_embeds: Tensor, attention_mask
     done = [False] * B
     groups: Dict[str, list] = {}
     prompt_lists = [prompt_ids[b][attention_mask[b].bool()].tolist() for b in range(B)]
-    for _ in range(max_new_tokens):
+    for _ in range(max(budgets)):
         tok = logits.argmax(-1).tolist()
         steps = []
         for b in range(B):
-            if done[b]:
+            if done[b] or len(out_ids[b]) >= budgets[b]:
+                done[b] = True
                 steps.append([])
                 continue
             out_ids[b].append(tok[b])
-            if tok[b] == eos_token_id:
+            if tok[b] == eos_token_id or len(out_ids[b]) >= budgets[b]:
                 done[b] = True
                 steps.append([])
                 continue

@@ -1,0 +1,111 @@
+"""tools/infer.py on a folder of ordinary awkward files: every decodable file gets its JSON and picture,
+every undecodable one is named in one line, the run ends with a summary and no traceback."""
+import json
+import os.path as osp
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from tests.conftest import tiny_config
+from tests.tools.test_cli import DET_CFG, run
+
+
+def awkward_folder(root) -> dict:
+    """Writes the files; returns {file name: expected (H, W) of the upright image, or None if undecodable}."""
+    from skimage import data
+    root.mkdir()
+    photo = data.astronaut()  # 512 x 512 RGB
+    expected = {}
+
+    def put(name, shape):
+        expected[name] = shape
+
+    cv2.imwrite(str(root / 'photo.jpg'), photo[..., ::-1])
+    put('photo.jpg', (512, 512))
+    Image.fromarray(data.coffee()).save(root / 'coffee.png')
+    put('coffee.png', data.coffee().shape[:2])
+    ok, enc = cv2.imencode('.jpg', photo)
+    (root / 'truncated.jpg').write_bytes(enc.tobytes()[:60])
+    put('truncated.jpg', None)
+    (root / 'empty.png').write_bytes(b'')
+    put('empty.png', None)
+    (root / 'notes.jpg').write_text('this is a text file, not a picture\n')
+    put('notes.jpg', None)
+    rgba = np.dstack([photo[:100, :150], np.full((100, 150), 128, np.uint8)])
+    Image.fromarray(rgba, 'RGBA').save(root / 'rgba.png')
+    put('rgba.png', (100, 150))
+    cv2.imwrite(str(root / 'gray8.png'), photo[:90, :70, 0])
+    put('gray8.png', (90, 70))
+    cv2.imwrite(str(root / 'gray16.png'), photo[:80, :60, 0].astype(np.uint16) * 256)
+    put('gray16.png', (80, 60))
+    Image.fromarray(photo[:64, :96]).convert('CMYK').save(root / 'cmyk.jpg')
+    put('cmyk.jpg', (64, 96))
+    im = Image.fromarray(photo[:120, :200])  # stored landscape, EXIF says rotate 90: portrait
+    exif = im.getexif()
+    exif[0x0112] = 6
+    im.save(root / 'phone.jpg', exif=exif)
+    put('phone.jpg', (200, 120))
+    cv2.imwrite(str(root / 'strip.png'), np.full((16, 4000, 3), 90, np.uint8))
+    put('strip.png', (16, 4000))
+    cv2.imwrite(str(root / 'huge.png'), np.full((3000, 3000, 3), 160, np.uint8))
+    put('huge.png', (3000, 3000))
+    frames = [Image.fromarray(photo[:50, :50]), Image.fromarray(photo[50:100, 50:100])]
+    frames[0].save(root / 'anim.gif', save_all=True, append_images=frames[1:])
+    put('anim.gif', (50, 50))
+    return expected
+
+
+def _config(synth_root, tokenizer_dir, tmp_path) -> str:
+    cfg = tiny_config(DET_CFG, synth_root, tokenizer_dir, str(tmp_path))
+    cfg.model.decoders.det.test_cfg.max_per_img = 3
+    cfg_path = str(tmp_path / 'cfg.py')
+    cfg.dump(cfg_path)
+    return cfg_path
+
+
+def test_infer_folder_of_awkward_files(synth_root, tokenizer_dir, tmp_path):
+    folder = tmp_path / 'photos'
+    expected = awkward_folder(folder)
+    out = tmp_path / 'out'
+    r = run(['tools/infer.py', str(folder), _config(synth_root, tokenizer_dir, tmp_path), '--texts',
+             'red circle . red circle . blue square', '--out-dir', str(out), '--pred-score-thr', '0',
+             '--batch-size', '4', '--max-image-size', '1000'])
+    log = r.stdout + r.stderr
+    assert 'Traceback' not in log and 'UserWarning' not in log, log[-3000:]
+    assert r.returncode == 0, log[-3000:]
+    good = {n: s for n, s in expected.items() if s}
+    bad = sorted(n for n, s in expected.items() if s is None)
+    assert f'{len(good)} done, {len(bad)} skipped' in log, log[-2000:]
+    for name in bad:  # one line each, naming the file
+        lines = [ln for ln in log.splitlines() if 'skipped' in ln and name in ln]
+        assert len(lines) == 1, (name, log[-3000:])
+    assert sum('duplicate class names dropped: red circle' in ln for ln in log.splitlines()) == 1
+    for name, (h, w) in good.items():
+        stem = osp.splitext(name)[0]
+        pred = json.load(open(out / 'preds' / f'{stem}.json'))
+        assert pred['image_size'] == [h, w], name
+        assert len(pred['bboxes']) == len(pred['masks']) == 3  # max_per_img
+        assert set(pred['label_names']) <= {'red circle', 'blue square'}
+        assert all(m['size'] == [h, w] for m in pred['masks']), name  # masks in the file's resolution
+        boxes = np.array(pred['bboxes'])
+        assert (boxes[:, 2] <= w + 1e-3).all() and (boxes[:, 3] <= h + 1e-3).all(), name
+        vis = cv2.imread(str(out / 'vis' / f'{stem}.png'))
+        assert vis is not None, name
+        scale = min(1.0, 1000 / max(h, w))  # pictures show what the model saw (downscaled to 1000 px)
+        assert abs(vis.shape[0] - h * scale) <= 1 and abs(vis.shape[1] - w * scale) <= 1, (name, vis.shape)
+    assert not any(osp.exists(out / 'preds' / f'{osp.splitext(n)[0]}.json') for n in bad)
+
+
+def test_strict_and_nothing_done_exit_nonzero(synth_root, tokenizer_dir, tmp_path):
+    """--strict: any skipped file makes the exit code 1 (the good file still gets its outputs)."""
+    folder = tmp_path / 'few'
+    folder.mkdir()
+    cv2.imwrite(str(folder / 'good.png'), np.full((40, 50, 3), 120, np.uint8))
+    (folder / 'bad.jpg').write_bytes(b'\xff\xd8 not really a jpeg')
+    out = tmp_path / 'out'
+    r = run(['tools/infer.py', str(folder), _config(synth_root, tokenizer_dir, tmp_path), '--texts', 'red circle',
+             '--out-dir', str(out), '--strict'])
+    log = r.stdout + r.stderr
+    assert r.returncode == 1 and '1 done, 1 skipped (1 x cannot decode image)' in log, log[-2000:]
+    assert osp.exists(out / 'preds' / 'good.json') and osp.exists(out / 'vis' / 'good.png')

@@ -1,0 +1,90 @@
+"""Inference inputs: listing image files, loading them one by one (bounded size), mapping results back."""
+import os
+import os.path as osp
+from dataclasses import dataclass
+from typing import List, Optional, Sequence, Tuple, Union
+
+import cv2
+import numpy as np
+
+from visionllm.datasets.transforms.loading import IMAGE_EXTENSIONS, read_rgb
+from visionllm.utils.errors import PromptError
+
+ImageInput = Union[str, np.ndarray]
+
+
+def list_images(inputs: Union[ImageInput, Sequence[ImageInput]]) -> List[ImageInput]:
+    """A path, a directory (its image files by extension, sorted), an array, or a list of those."""
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = str(inputs)
+        if osp.isdir(inputs):
+            files = sorted(f for f in os.listdir(inputs) if f.lower().endswith(IMAGE_EXTENSIONS)
+                           and osp.isfile(osp.join(inputs, f)))
+            if not files:
+                raise PromptError(f'{inputs}: no images ({", ".join(IMAGE_EXTENSIONS)}) in this directory')
+            return [osp.join(inputs, f) for f in files]
+        if not osp.isfile(inputs):
+            raise PromptError(f'{inputs}: no such image file or directory')
+        return [inputs]
+    if isinstance(inputs, np.ndarray):
+        return [inputs]
+    return [x for i in inputs for x in list_images(i)]
+
+
+@dataclass
+class LoadedImage:
+    """One input image, loaded and (when larger than the limit) downscaled for the model.
+
+    ``array``: RGB uint8 [h, w, 3] the model sees; ``scale``: h / original height (1.0 when kept);
+    ``original_shape``: (H, W) of the file; ``name``: stem of the output files.
+    """
+    name: str
+    source: Optional[str]
+    array: np.ndarray
+    scale: float
+    original_shape: Tuple[int, int]
+
+
+def load_image(image: ImageInput, index: int, max_size: Optional[int]) -> LoadedImage:
+    """Read a path (``BadSampleError`` naming it if it cannot be decoded) or take an array; images whose
+    longer side exceeds ``max_size`` are downscaled (area interpolation) to that size."""
+    if isinstance(image, np.ndarray):
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise PromptError(f'array input {index}: expected RGB uint8 [H, W, 3], got {image.dtype} '
+                              f'{list(image.shape)}')
+        arr, name, source = image, f'array_{index}', None
+    else:
+        arr, name, source = read_rgb(image), osp.splitext(osp.basename(image))[0], image
+    h, w = arr.shape[:2]
+    scale = 1.0
+    if max_size and max(h, w) > max_size:
+        scale = max_size / max(h, w)
+        arr = cv2.resize(arr, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    return LoadedImage(name, source, arr, scale, (h, w))
+
+
+def rle_at(mask: np.ndarray, shape: Tuple[int, int]) -> dict:
+    """COCO RLE of a bool [h, w] mask resized (nearest) to ``shape`` (H, W): one full-size mask at a time."""
+    from pycocotools import mask as mask_utils
+    m = mask.astype(np.uint8)
+    if m.shape != tuple(shape):
+        m = cv2.resize(m, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
+    rle = mask_utils.encode(np.asfortranarray(m))
+    return dict(size=list(rle['size']), counts=rle['counts'].decode())
+
+
+def to_original(pred: dict, image: LoadedImage) -> dict:
+    """Map a JSON prediction of the (possibly downscaled) model image back to the file's coordinates:
+    boxes and keypoints divided by the scale; label maps resized (nearest)."""
+    s = image.scale
+    out = dict(pred, image=image.source or image.name, image_size=list(image.original_shape))
+    if s == 1.0:
+        return out
+    if 'bboxes' in pred:
+        out['bboxes'] = [[v / s for v in b] for b in pred['bboxes']]
+    if pred.get('keypoints'):
+        out['keypoints'] = (np.asarray(pred['keypoints'], np.float64) / s).tolist()
+    if 'label_map' in pred:
+        H, W = image.original_shape
+        out['label_map'] = cv2.resize(pred['label_map'].astype(np.int32), (W, H), interpolation=cv2.INTER_NEAREST)
+    return out
