@@ -39,8 +39,9 @@ def test_parse_texts():
     for bad in ('', ' . ', None):
         with pytest.raises(PromptError):
             parse_texts(bad)
-    with pytest.raises(PromptError, match='may not contain'):
-        parse_texts('a, b')
+    assert parse_texts(['left guy, blue shirt', 'ratio 3:4']) == ['left guy, blue shirt', 'ratio 3:4']  # escaped
+    with pytest.raises(PromptError, match=r"contains '\['.*not allowed"):
+        parse_texts('a [DET] b')
 
 
 def test_detect_batched_chunked_writes_files(inferencer, synth_root, tmp_path):

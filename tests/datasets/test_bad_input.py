@@ -139,3 +139,13 @@ def test_training_skips_bad_samples_with_a_reason(tmp_path, synth_root):
                                   pipeline=[dict(type='LoadImage')], test_mode=True)
     with pytest.raises(BadSampleError, match='000001.png'):
         test_ds[1]
+
+
+def test_unwritable_group_name_is_a_bad_sample():
+    """A referring expression holding a routing token (or a newline) cannot be written into the answer:
+    a BadSampleError naming the image and the field, which training skips and counts."""
+    from visionllm.datasets.transforms import BuildGroundingConversation
+    with pytest.raises(BadSampleError, match=r"img7\.png: field `expression`: name .*contains '\['"):
+        BuildGroundingConversation().transform(dict(img_path='img7.png', expression='the cat [DET] on the left'))
+    out = BuildGroundingConversation().transform(dict(img_path='img8.png', expression='left guy, blue shirt'))
+    assert out['class_names'] == ['left guy, blue shirt'] and ',' not in out['messages'][1]['content'].split(':')[1]

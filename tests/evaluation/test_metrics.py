@@ -99,6 +99,41 @@ def test_ov_coco_metric_oracle_is_perfect(synth_root):
     assert m2.compute_metrics(m2.results)['bbox_mAP'] < 0.2
 
 
+def _reordered_copy(ann, path):
+    """The annotation file with its categories in reverse order (ids unchanged, so not in id order)."""
+    import json
+    raw = json.load(open(ann))
+    raw['categories'] = raw['categories'][::-1]
+    json.dump(raw, open(path, 'w'))
+    return str(path)
+
+
+def test_category_order_of_the_file_is_followed(synth_root, tmp_path):
+    """Categories listed out of id order: the dataset's labels and the metric both follow the file's order
+    (mmdet's convention), so the same predictions score the same and every label names its own box."""
+    from mmengine.registry import DefaultScope
+
+    from visionllm.datasets import CocoOVDDataset
+    ann = osp.join(synth_root, 'annotations/instances_val.json')
+    shuffled = _reordered_copy(ann, tmp_path / 'shuffled.json')
+    scores = []
+    for path in (ann, shuffled):
+        m = OVCocoMetric(ann_file=path, metric=['bbox'])
+        m.process({}, _oracle_samples(path))
+        scores.append(m.compute_metrics(m.results)['bbox_mAP'])
+    assert scores == [1.0, 1.0]
+    with DefaultScope.overwrite_default_scope('visionllm'):
+        ds = CocoOVDDataset(ann_file=shuffled, data_root=synth_root,
+                            pipeline=[dict(type='mmdet.LoadAnnotations', with_bbox=True)], test_mode=True)
+    coco = COCO(shuffled)
+    assert list(ds.metainfo['classes']) == [c['name'] for c in coco.dataset['categories']]
+    for i in range(len(ds)):
+        info = ds.get_data_info(i)
+        names = sorted(ds.metainfo['classes'][inst['bbox_label']] for inst in info['instances'])
+        truth = sorted(coco.cats[a['category_id']]['name'] for a in coco.imgToAnns[info['img_id']])
+        assert names == truth, info['img_id']
+
+
 def test_ov_iou_metric_oracle_and_remapping(synth_root):
     import cv2
     from mmengine.structures import PixelData
@@ -173,3 +208,29 @@ def test_generation_and_edit_metrics(synth_root):
                    dict(task='edit', pred_image=255 - img, gt_image=img)])
     res = e.compute_metrics(e.results)
     assert res['ssim'] < 1.0 and res['psnr'] > 20
+
+
+def test_grounding_accuracy_in_original_coordinates(synth_root):
+    """The referred box is compared in the original image's coordinates when the image was resized
+    (scale 0.5 here): a prediction equal to the annotated box scores 1, half of it scores 0."""
+    from mmengine.registry import DefaultScope
+
+    from visionllm.datasets import ReferringDataset
+    from visionllm.evaluation import GroundingAccuracy
+    pipeline = [dict(type='LoadImage'), dict(type='mmdet.Resize', scale=(48, 48), keep_ratio=True),
+                dict(type='mmdet.LoadAnnotations', with_bbox=True), dict(type='BuildGroundingConversation'),
+                dict(type='PackVisionLLMInputs', tile_size=32)]
+    with DefaultScope.overwrite_default_scope('visionllm'):
+        ds = ReferringDataset(ann_file=osp.join(synth_root, 'conversations/referring_val.jsonl'),
+                              data_root=synth_root, pipeline=pipeline, test_mode=True)
+        samples = [ds[i]['data_samples'] for i in range(3)]
+    import json
+    rows = [json.loads(line) for line in open(osp.join(synth_root, 'conversations/referring_val.jsonl'))][:3]
+    m = GroundingAccuracy()
+    for s, row, shrink in zip(samples, rows, (1.0, 1.0, 0.5)):
+        assert s.metainfo['scale_factor'] == (0.5, 0.5)
+        x, y, w, h = row['bbox']  # the annotated box, in the original image
+        box = torch.tensor([[x, y, x + w, y + h]]) * shrink
+        s.pred_instances = InstanceData(bboxes=box, scores=torch.ones(1), labels=torch.zeros(1, dtype=torch.long))
+    m.process({}, [s.to_dict() for s in samples])
+    assert abs(m.compute_metrics(m.results)['accuracy'] - 2 / 3) < 1e-6

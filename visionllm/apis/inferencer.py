@@ -16,6 +16,7 @@ from mmengine.runner import load_checkpoint
 from visionllm.datasets import prompts
 from visionllm.registry import MODELS, VISUALIZERS
 from visionllm.utils.errors import BadSampleError, PromptError
+from visionllm.utils.names import name_problem
 
 from .image_inputs import ImageInput, LoadedImage, list_images, load_image, rle_at, to_original
 
@@ -30,9 +31,10 @@ def parse_texts(texts: Union[str, Sequence[str], None]) -> List[str]:
     names = [n for n in names if n]
     if not names:
         raise PromptError('empty class list; give at least one name, e.g. texts="red circle . blue square"')
-    bad = [n for n in names if any(c in n for c in ',:;[]\n')]
-    if bad:
-        raise PromptError(f'class names may not contain , : ; [ ] or newlines: {bad}')
+    for n in names:
+        problem = name_problem(n)
+        if problem:
+            raise PromptError(problem)
     uniq = list(dict.fromkeys(names))
     if len(uniq) < len(names):
         dup = sorted({n for n in names if names.count(n) > 1})
@@ -226,9 +228,9 @@ class VisionLLMInferencer:
         ``{'bboxes', 'scores', 'keypoints' [N, K, 2], 'keypoint_scores' [N, K], 'keypoint_names'}``."""
         kpts = parse_texts(keypoints)
         obj = parse_texts([object_name])[0]
-        answer = prompts.DET_ANSWER_LEAD + f'{obj}[DET], ' + ', '.join(f'{k}[POSE]' for k in kpts) + '.'
         conv = [dict(role='user', content='<image>\n' + prompts.POSE_PROMPT.format(
-            keypoints=prompts.join_names(kpts), classes=obj)), dict(role='assistant', content=answer)]
+            keypoints=prompts.join_names(kpts), classes=prompts.join_names([obj]))),
+                dict(role='assistant', content=prompts.pose_answer(obj, kpts))]
 
         def result(s):
             inst = s.pred_instances

@@ -12,9 +12,9 @@ from .skipping import SkipBadSamplesMixin
 
 @DATASETS.register_module()
 class CocoOVDDataset(SkipBadSamplesMixin, CocoDataset):
-    """mmdet's CocoDataset whose class list comes from the file's ``categories`` unless
-    ``metainfo=dict(classes=...)`` is given; every sample carries the dataset class names
-    (``dataset_classes``) for the prompt builder.
+    """mmdet's CocoDataset whose class list comes from the file's ``categories`` (in the file's order, which
+    is the order of mmdet's labels, whatever the ids) unless ``metainfo=dict(classes=...)`` is given; every
+    sample carries the dataset class names (``dataset_classes``) for the prompt builder.
 
     Malformed files raise :class:`DataFormatError` naming the file and the offending field.
     """
@@ -44,9 +44,8 @@ class CocoOVDDataset(SkipBadSamplesMixin, CocoDataset):
                                       f'got {box!r}')
             if 'image_id' not in a or 'category_id' not in a:
                 raise DataFormatError(f'{self.ann_file}: `annotations[{k}]` lacks `image_id` or `category_id`')
-        if not self._metainfo.get('classes'):
-            cats = sorted(raw['categories'], key=lambda c: c['id'])
-            self._metainfo['classes'] = tuple(c['name'] for c in cats)
+        if not self._metainfo.get('classes'):  # mmdet's convention: labels follow the file's category order
+            self._metainfo['classes'] = tuple(c['name'] for c in raw['categories'])
         del raw
         data_list = super().load_data_list()
         classes = tuple(self._metainfo['classes'])

@@ -2,9 +2,11 @@
 
 Answers put the group name right before its routing token and separate groups with ``, `` after a
 ``: `` lead-in, so the name of every group can be read back from the text (see
-``visionllm.models.superlink.routing.RoutingTable.parse_groups``).
+``SuperLink.group_name``); names holding a delimiter are escaped (``visionllm.utils.names``).
 """
 from typing import Sequence
+
+from visionllm.utils.names import escape_name
 
 CAPTION_PROMPT = 'Describe the image briefly.'
 DET_PROMPT = 'Please detect {classes} in the image.'
@@ -20,14 +22,20 @@ EDIT_ANSWER = 'Here is the edited image: [EDIT].'
 
 
 def join_names(names: Sequence[str]) -> str:
-    """'a, b and c' (names are never empty)."""
-    names = list(names)
+    """'a, b and c' (names are never empty; escaped, see :func:`visionllm.utils.names.escape_name`)."""
+    names = [escape_name(n) for n in names]
     return names[0] if len(names) == 1 else ', '.join(names[:-1]) + ' and ' + names[-1]
 
 
 def grouped_answer(names: Sequence[str], token: str) -> str:
     """'Here are the results: red circle[DET], blue square[DET].'"""
-    return DET_ANSWER_LEAD + ', '.join(f'{n}{token}' for n in names) + '.'
+    return DET_ANSWER_LEAD + ', '.join(f'{escape_name(n)}{token}' for n in names) + '.'
+
+
+def pose_answer(object_name: str, keypoints: Sequence[str]) -> str:
+    """'Here are the results: person[DET], nose[POSE], left eye[POSE].'"""
+    return (DET_ANSWER_LEAD + f'{escape_name(object_name)}[DET], '
+            + ', '.join(f'{escape_name(k)}[POSE]' for k in keypoints) + '.')
 
 
 def det_conversation(names: Sequence[str], token: str = '[DET]') -> list:
@@ -36,5 +44,5 @@ def det_conversation(names: Sequence[str], token: str = '[DET]') -> list:
 
 
 def grounding_conversation(expression: str) -> list:
-    return [dict(role='user', content='<image>\n' + GRD_PROMPT.format(expression=expression)),
+    return [dict(role='user', content='<image>\n' + GRD_PROMPT.format(expression=escape_name(expression))),
             dict(role='assistant', content=grouped_answer([expression], '[GRD]'))]

@@ -16,7 +16,8 @@ class ReferringDataset(SkipBadSamplesMixin, BaseDataset):
     """Rows ``{"image", "expression", "bbox": [x, y, w, h], "segmentation"?: polygons | RLE}``.
 
     Each row becomes one sample whose single instance (label 0) is the referred object, in mmdet's
-    ``instances`` layout so ``mmdet.LoadAnnotations`` loads box and mask.
+    ``instances`` layout so ``mmdet.LoadAnnotations`` loads box and mask; ``ref_bbox`` keeps the box
+    (xyxy) in the original image's coordinates for the metric, whatever the pipeline does to ``gt_bboxes``.
     """
 
     def load_data_list(self) -> List[dict]:
@@ -35,5 +36,5 @@ class ReferringDataset(SkipBadSamplesMixin, BaseDataset):
                 inst['mask'] = row['segmentation']
             out.append(dict(img_path=osp.join(prefix, row['image']), img_id=row.get('image_id'),
                             sample_id=row.get('id', row['_line']), expression=row['expression'],
-                            instances=[inst], task='grounding'))
+                            instances=[inst], task='grounding', ref_bbox=list(inst['bbox'])))
         return out

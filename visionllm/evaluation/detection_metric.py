@@ -35,8 +35,8 @@ class OVCocoMetric(CocoMetric):
                 held_out = list(held_out) + list(json.load(f).get('held_out', []))
         self.held_out = set(held_out)
         self.answer_mode = answer_mode
-        cats = sorted(self._coco_api.cats.values(), key=lambda c: c['id'])
-        self._classes = tuple(c['name'] for c in cats)
+        # the file's category order: mmdet's CocoMetric maps label i to the i-th id of get_cat_ids(names)
+        self._classes = tuple(c['name'] for c in self._coco_api.dataset['categories'])
         self._index = {n: i for i, n in enumerate(self._classes)}
 
     @property

@@ -11,7 +11,8 @@ from visionllm.registry import METRICS
 @METRICS.register_module()
 class GroundingAccuracy(BaseMetric):
     """Fraction of grounding samples whose highest-scoring box overlaps the referred box with
-    IoU >= ``iou_thr`` (boxes compared in original image coordinates)."""
+    IoU >= ``iou_thr``, in original image coordinates: predictions are, and the referred box is the
+    sample's ``ref_bbox`` (as the dataset read it), else its first ground-truth box taken as given."""
     default_prefix = 'grounding'
 
     def __init__(self, iou_thr: float = 0.5, **kwargs):
@@ -25,14 +26,13 @@ class GroundingAccuracy(BaseMetric):
             if 'pred_instances' not in s:  # no routing token emitted (free mode): a miss
                 self.results.append(0.0)
                 continue
-            pred, gt = s['pred_instances'], s['gt_instances']
+            pred, gt = s['pred_instances'], s.get('gt_instances')
             if len(pred['scores']) == 0:
                 self.results.append(0.0)
                 continue
-            top = pred['bboxes'][pred['scores'].argmax()][None].cpu()
-            gt_box = gt['bboxes'][:1].cpu()
-            sf = s.get('scale_factor', (1.0, 1.0))
-            gt_box = gt_box / gt_box.new_tensor([sf[0], sf[1], sf[0], sf[1]])
+            top = pred['bboxes'][pred['scores'].argmax()][None].cpu().float()
+            ref = s.get('ref_bbox')  # the referred box as the dataset read it: original coordinates
+            gt_box = torch.tensor([ref], dtype=torch.float32) if ref is not None else gt['bboxes'][:1].cpu().float()
             self.results.append(float(bbox_overlaps(top, gt_box)[0, 0] >= self.iou_thr))
 
     def compute_metrics(self, results: list) -> Dict[str, float]:

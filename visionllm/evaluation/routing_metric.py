@@ -5,13 +5,14 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple
 from mmengine.evaluator import BaseMetric
 
 from visionllm.registry import METRICS
+from visionllm.utils.names import unescape_name
 
 ROUTE_RE = re.compile(r'([^:,;\n\[\]]*)(\[[A-Z]+\])')
 
 
 def parse_routes(text: str, tokens: Sequence[str]) -> List[Tuple[str, str]]:
     """(name, routing token) pairs of an answer text, e.g. 'a: red circle[DET], b[DET].'"""
-    return [(m.group(1).strip(), m.group(2)) for m in ROUTE_RE.finditer(text) if m.group(2) in tokens]
+    return [(unescape_name(m.group(1).strip()), m.group(2)) for m in ROUTE_RE.finditer(text) if m.group(2) in tokens]
 
 
 def strip_routes(text: str, tokens: Sequence[str]) -> str:

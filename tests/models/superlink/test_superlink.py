@@ -229,3 +229,15 @@ def test_token_budget_follows_the_requested_groups(model):
     finally:
         model.test_cfg.clear()
         model.test_cfg.update(saved)
+
+
+def test_names_with_delimiters_round_trip_through_the_answer(model):
+    """A referring expression with a comma (and a colon) comes back whole from the ids, not cut at the comma."""
+    from visionllm.datasets import prompts
+    sl, tok = model.superlink, model.tokenizer
+    names = ['left guy, blue shirt', 'time: noon', 'red circle']
+    ids = tok(prompts.grouped_answer(names, '[DET]'), add_special_tokens=False).input_ids
+    ids, _ = sl.expand(ids, list(ids))
+    ids = torch.tensor([ids])
+    conds = sl.gather(torch.zeros(1, ids.shape[1], model.mllm.hidden_size), ids)
+    assert conds['det'].names == names

@@ -13,7 +13,7 @@ from visionllm.structures import VisionLLMDataSample
 DEFAULT_META_KEYS = ('img_path', 'img_id', 'ori_shape', 'img_shape', 'scale_factor', 'task', 'messages',
                      'class_names', 'gt_answer', 'question_type', 'gt_groups', 'sample_id', 'keypoint_names',
                      'held_out', 'answer_mode', 'text', 'objects',
-                     'instruction', 'gt_img_path', 'skeleton')
+                     'instruction', 'gt_img_path', 'skeleton', 'ref_bbox')
 
 
 @TRANSFORMS.register_module()

@@ -9,6 +9,14 @@ from visionllm.registry import TRANSFORMS
 from visionllm.utils.errors import BadSampleError
 
 
+def _conversation(results: dict, field: str, build):
+    """``build()``, with a name that cannot be written into a prompt reported as a bad sample."""
+    try:
+        return build()
+    except ValueError as e:
+        raise BadSampleError(results.get('img_path', '?'), field, str(e)) from None
+
+
 def _keep(results: dict, keep: np.ndarray) -> None:
     """Keep only the gt instances where ``keep`` is True."""
     for k in ('gt_bboxes', 'gt_bboxes_labels', 'gt_masks', 'gt_ignore_flags', 'gt_keypoints',
@@ -70,7 +78,7 @@ class BuildDetectionConversation(BaseTransform):
         results['gt_bboxes_labels'] = np.array([index[n] for n, k in zip(gt_names, keep) if k], np.int64)
         results['class_names'] = chosen
         results['task'] = 'det'
-        conv = prompts.det_conversation(chosen, self.routing_token)
+        conv = _conversation(results, 'class_names', lambda: prompts.det_conversation(chosen, self.routing_token))
         results['gt_groups'] = [(n, self.routing_token) for n in chosen]
         results['messages'] = conv[:1] if self.answer_mode == 'free' else conv
         results['answer_mode'] = self.answer_mode
@@ -88,7 +96,7 @@ class BuildGroundingConversation(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         expr = results['expression']
-        conv = prompts.grounding_conversation(expr)
+        conv = _conversation(results, 'expression', lambda: prompts.grounding_conversation(expr))
         results.update(class_names=[expr], task='grounding', answer_mode=self.answer_mode,
                        gt_groups=[(expr, '[GRD]')], messages=conv[:1] if self.answer_mode == 'free' else conv)
         return results
@@ -116,8 +124,9 @@ class BuildSegmentationConversation(BaseTransform):
             lut[names.index(n)] = i
         results['invalid_label_pixels'] = int(((seg >= len(names)) & (seg != self.ignore_index)).sum())
         results['gt_seg_map'] = lut[seg.astype(np.int64).clip(0, 255)]
-        conv = [dict(role='user', content='<image>\n' + prompts.SEG_PROMPT.format(classes=prompts.join_names(chosen))),
-                dict(role='assistant', content=prompts.grouped_answer(chosen, '[SEG]'))]
+        conv = _conversation(results, 'class_names', lambda: [
+            dict(role='user', content='<image>\n' + prompts.SEG_PROMPT.format(classes=prompts.join_names(chosen))),
+            dict(role='assistant', content=prompts.grouped_answer(chosen, '[SEG]'))])
         results.update(class_names=chosen, task='semseg', answer_mode=self.answer_mode,
                        gt_groups=[(n, '[SEG]') for n in chosen],
                        messages=conv[:1] if self.answer_mode == 'free' else conv)
@@ -174,9 +183,10 @@ class BuildPoseConversation(BaseTransform):
         results['gt_keypoints_visible'] = results['gt_keypoints_visible'][:, order]
         obj = results['dataset_classes'][0]
         kpts = [names[i] for i in order]
-        answer = prompts.DET_ANSWER_LEAD + f'{obj}[DET], ' + ', '.join(f'{n}[POSE]' for n in kpts) + '.'
-        conv = [dict(role='user', content='<image>\n' + prompts.POSE_PROMPT.format(
-            keypoints=prompts.join_names(kpts), classes=obj)), dict(role='assistant', content=answer)]
+        conv = _conversation(results, 'keypoint_names', lambda: [
+            dict(role='user', content='<image>\n' + prompts.POSE_PROMPT.format(
+                keypoints=prompts.join_names(kpts), classes=prompts.join_names([obj]))),
+            dict(role='assistant', content=prompts.pose_answer(obj, kpts))])
         results.update(class_names=[obj], keypoint_names=kpts, task='pose', answer_mode=self.answer_mode,
                        gt_groups=[(obj, '[DET]')] + [(n, '[POSE]') for n in kpts],
                        messages=conv[:1] if self.answer_mode == 'free' else conv)

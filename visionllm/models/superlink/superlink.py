@@ -13,8 +13,7 @@ from torch import Tensor, nn
 from visionllm.registry import MODELS
 from visionllm.structures import TaskConditions
 from visionllm.utils.errors import ConfigError
-
-NAME_DELIMITERS = (':', ',', ';', '\n')
+from visionllm.utils.names import NAME_DELIMITERS, unescape_name
 
 
 @MODELS.register_module()
@@ -186,9 +185,9 @@ class SuperLink(BaseModule):
 
     def group_name(self, ids: Sequence[int], route_pos: int, start: Optional[int] = None) -> str:
         """The text between the previous delimiter / special token (or ``start``, if known) and the
-        routing token."""
+        routing token, unescaped (:func:`visionllm.utils.names.unescape_name`)."""
         start = self.name_start(ids, route_pos) if start is None else start
-        return self.tokenizer.decode(list(ids[start:route_pos])).strip()
+        return unescape_name(self.tokenizer.decode(list(ids[start:route_pos])).strip())
 
     # ---- attention ----------------------------------------------------------------------------------
     def attention_mask(self, input_ids: Tensor, padding_mask: Tensor) -> Tensor:
