@@ -149,3 +149,23 @@ def test_unwritable_group_name_is_a_bad_sample():
         BuildGroundingConversation().transform(dict(img_path='img7.png', expression='the cat [DET] on the left'))
     out = BuildGroundingConversation().transform(dict(img_path='img8.png', expression='left guy, blue shirt'))
     assert out['class_names'] == ['left guy, blue shirt'] and ',' not in out['messages'][1]['content'].split(':')[1]
+
+
+def test_16bit_images_use_their_real_range(tmp_path):
+    """A 16-bit microscopy-like image whose values use 0..235 of 65535 stays visible (it turned black when
+    the low byte was dropped); full-range 16-bit data maps as before; 16-bit alpha keeps its meaning."""
+    low = np.zeros((20, 30), np.uint16)
+    low[5:15, 10:20] = 235
+    low[0, 0] = 100
+    cv2.imwrite(str(tmp_path / 'low.tif'), low)
+    img = read_rgb(str(tmp_path / 'low.tif'))
+    assert img[10, 15].tolist() == [255, 255, 255] and img[0, 0, 0] == round(100 * 255 / 235) and img[1, 1, 0] == 0
+    full = np.full((4, 4, 3), 65535, np.uint16)
+    full[0, 0] = 32768
+    cv2.imwrite(str(tmp_path / 'full.png'), full)
+    assert read_rgb(str(tmp_path / 'full.png'))[0, 0, 0] == 128
+    rgba = np.zeros((4, 4, 4), np.uint16)
+    rgba[..., 2] = 1000  # BGRA: dim red, opaque
+    rgba[..., 3] = 65535
+    cv2.imwrite(str(tmp_path / 'rgba16.png'), rgba)
+    assert read_rgb(str(tmp_path / 'rgba16.png'))[0, 0].tolist() == [255, 0, 0]

@@ -36,12 +36,27 @@ def apply_orientation(img: np.ndarray, orientation: int) -> np.ndarray:
     return img if op is None else np.ascontiguousarray(op(img))
 
 
+def to_uint8(img: np.ndarray) -> np.ndarray:
+    """16-bit / float [H, W(, C)] -> uint8: colour scaled by the image's own maximum (0 stays 0; floats
+    in [0, 1] by 1), an alpha channel by its type's full range."""
+    full = 1.0 if img.dtype.kind == 'f' else float(np.iinfo(img.dtype).max)
+    x = img.astype(np.float32)
+    colour = x[..., :3] if x.ndim == 3 else x
+    hi = float(colour.max()) if colour.size else 0.0
+    hi = max(hi, 1.0) if img.dtype.kind == 'f' else (hi if hi > 0 else 1.0)
+    out = x * (255.0 / hi)
+    if x.ndim == 3 and x.shape[2] == 4:
+        out[..., 3] = x[..., 3] * (255.0 / full)
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
 def read_rgb(path: str, backend_args=None) -> np.ndarray:
     """Read an image file as RGB uint8 [H, W, 3], upright (EXIF orientation applied, as mmcv's default
     ``imread`` does).
 
     Grayscale is replicated to 3 channels, alpha is composited on white, 16-bit and float images are
-    rescaled to 8 bits; GIFs give their first frame. Raises :class:`BadSampleError` naming the file when
+    rescaled to 8 bits by their own maximum (so 16-bit data that uses only a low range, as microscopy
+    often does, stays visible instead of turning black); GIFs give their first frame. Raises :class:`BadSampleError` naming the file when
     it is missing or cannot be decoded.
     """
     try:
@@ -52,12 +67,8 @@ def read_rgb(path: str, backend_args=None) -> np.ndarray:
     if img is None or img.size == 0:
         raise BadSampleError(path, 'img_path', f'cannot decode image (truncated, corrupt or not an image; '
                              f'{len(buf)} bytes)')
-    if img.dtype == np.uint16:
-        img = (img >> 8).astype(np.uint8)
-    elif img.dtype != np.uint8:
-        img = img.astype(np.float64)
-        hi = img.max() if img.max() > 1 else 1.0
-        img = np.clip(img / hi * 255, 0, 255).astype(np.uint8)
+    if img.dtype != np.uint8:
+        img = to_uint8(img)
     if img.ndim == 3 and img.shape[2] == 1:
         img = img[..., 0]
     if img.ndim == 2:
