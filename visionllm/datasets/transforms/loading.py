@@ -56,8 +56,8 @@ def read_rgb(path: str, backend_args=None) -> np.ndarray:
 
     Grayscale is replicated to 3 channels, alpha is composited on white, 16-bit and float images are
     rescaled to 8 bits by their own maximum (so 16-bit data that uses only a low range, as microscopy
-    often does, stays visible instead of turning black); GIFs give their first frame. Raises :class:`BadSampleError` naming the file when
-    it is missing or cannot be decoded.
+    often does, stays visible instead of turning black); GIFs give their first frame. Raises
+    :class:`BadSampleError` naming the file when it is missing or cannot be decoded.
     """
     try:
         buf = fileio.get(path, backend_args=backend_args)
