@@ -2,7 +2,8 @@
 
 ``<|im_start|>{role}\\n{content}<|im_end|>\\n`` per turn; ``<image>`` in a user turn becomes
 ``<img>`` + ``<IMG_CONTEXT>`` x num_image_tokens + ``</img>``. Labels are -100 everywhere except the
-assistant contents and their closing ``<|im_end|>``.
+assistant contents and their closing ``<|im_end|>``. Text a user types is tokenized literally: a
+``[DET]`` or ``<|im_end|>`` in a question is text, never a routing token or a turn boundary.
 """
 from typing import List, Optional, Sequence, Tuple
 
@@ -24,17 +25,20 @@ class ChatTemplate:
         self._nl = self._text('\n')
         self._role_ids = {r: [self.im_start] + self._text(f'{r}\n') for r in ('system', 'user', 'assistant')}
 
-    def _text(self, text: str) -> List[int]:
-        return self.tok(text, add_special_tokens=False).input_ids if text else []
+    def _text(self, text: str, literal: bool = False) -> List[int]:
+        """Token ids of ``text``; ``literal``: special tokens written in it are plain text."""
+        if not text:
+            return []
+        return self.tok(text, add_special_tokens=False, split_special_tokens=literal).input_ids
 
     def _user_content(self, content: str, num_image_tokens: int) -> List[int]:
         parts = content.split(IMAGE_PLACEHOLDER)
         if len(parts) > 2:
             raise PromptError(f'a message has {len(parts) - 1} `<image>` placeholders; one is supported')
-        ids = self._text(parts[0])
+        ids = self._text(parts[0], literal=True)
         if len(parts) == 2:
             ids += [self.img_start] + [self.img_context] * num_image_tokens + [self.img_end]
-            ids += self._text(parts[1])
+            ids += self._text(parts[1], literal=True)
         return ids
 
     def encode(self, messages: Sequence[dict], num_image_tokens: int = 0,
