@@ -47,6 +47,42 @@ def check_config_types(cfg, filename: str = 'config') -> None:
         raise ConfigError(f'{filename}: `{path[4:]}.type={t!r}` is not a registered type{hint}')
 
 
+def _follow(value: str, old: str, new: str) -> str:
+    """``value`` with ``old`` replaced by ``new`` where it is the whole string, its start (a root joined with
+    more) or its end after a ``/`` (a file under a root)."""
+    if value == old:
+        return new
+    if value.startswith(old) and (old.endswith('/') or value[len(old)] in '/._'):
+        return new + value[len(old):]
+    if value.endswith(old) and value[-len(old) - 1] == '/':
+        return value[:-len(old)] + new
+    return value
+
+
+def propagate_variables(cfg, options: dict) -> None:
+    """Make top-level string variables of a config (``data_root``, ``train_ann`` ...) set with --cfg-options
+    reach the values that were built from them when the file was read (``data_root + 'annotations/...'``
+    in datasets and evaluators), as a user of the variable expects. Changes ``cfg`` in place."""
+    pairs = [(k, cfg[k], v) for k, v in options.items()
+             if '.' not in k and isinstance(cfg.get(k), str) and cfg[k] and isinstance(v, str) and v != cfg[k]]
+    if not pairs:
+        return
+
+    def walk(node):
+        if isinstance(node, dict):
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, (list, tuple)):
+            return type(node)(walk(v) for v in node)
+        if isinstance(node, str):
+            for _, old, new in pairs:
+                node = _follow(node, old, new)
+        return node
+
+    from mmengine.config import ConfigDict
+    for key, value in walk(cfg.to_dict()).items():
+        cfg[key] = ConfigDict(value) if isinstance(value, dict) else value
+
+
 def build_runner_cfg(config: str, cfg_options: Optional[dict] = None, work_dir: Optional[str] = None,
                      launcher: str = 'none', amp: bool = False, resume: Optional[str] = None,
                      load_from: Optional[str] = None, deepspeed: Optional[str] = None, fsdp: bool = False):
@@ -56,6 +92,7 @@ def build_runner_cfg(config: str, cfg_options: Optional[dict] = None, work_dir: 
         raise ConfigError(f'config file {config!r} not found')
     cfg = Config.fromfile(config)
     if cfg_options:
+        propagate_variables(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
     cfg.launcher = launcher
     cfg.work_dir = work_dir or cfg.get('work_dir') or osp.join('work_dirs', osp.splitext(osp.basename(config))[0])
