@@ -169,3 +169,24 @@ def test_16bit_images_use_their_real_range(tmp_path):
     rgba[..., 3] = 65535
     cv2.imwrite(str(tmp_path / 'rgba16.png'), rgba)
     assert read_rgb(str(tmp_path / 'rgba16.png'))[0, 0].tolist() == [255, 0, 0]
+
+
+def test_box_only_coco_trains_and_evaluates_without_masks(synth_root, tmp_path):
+    """A COCO file without `segmentation` loads boxes (no KeyError in mmdet's mask loading), and the
+    metric computes box AP and says mask AP is not computed."""
+    from mmengine.registry import DefaultScope
+
+    from visionllm.evaluation import OVCocoMetric
+    raw = json.load(open(osp.join(synth_root, 'annotations/instances_val.json')))
+    for a in raw['annotations']:
+        a.pop('segmentation')
+    ann = tmp_path / 'boxes_only.json'
+    ann.write_text(json.dumps(raw))
+    pipeline = [dict(type='LoadImage'), dict(type='LoadDetAnnotations', with_bbox=True, with_mask=True),
+                dict(type='BuildDetectionConversation', max_classes=30), dict(type='PackVisionLLMInputs', tile_size=32)]
+    with DefaultScope.overwrite_default_scope('visionllm'):
+        ds = CocoOVDDataset(ann_file=str(ann), data_root=synth_root, pipeline=pipeline)
+        sample = next(ds[i] for i in range(len(ds)) if len(ds.get_data_info(i)['instances']))['data_samples']
+    assert len(sample.gt_instances) > 0 and 'masks' not in sample.gt_instances
+    m = OVCocoMetric(ann_file=str(ann), metric=['bbox', 'segm'])
+    assert m.metrics == ['bbox']

@@ -29,6 +29,11 @@ class OVCocoMetric(CocoMetric):
     def __init__(self, ann_file: str, held_out: Sequence[str] = (), held_out_file: Optional[str] = None,
                  answer_mode: str = 'prompted', tasks: Sequence[str] = ('det', ), **kwargs):
         super().__init__(ann_file=ann_file, **kwargs)
+        if 'segm' in self.metrics and not any('segmentation' in a for a in self._coco_api.dataset['annotations']):
+            from mmengine.logging import print_log
+            print_log(f'{ann_file} has no instance masks (`segmentation`): mask AP is not computed', logger='current',
+                      level=30)
+            self.metrics = [m for m in self.metrics if m != 'segm']
         self.tasks = tuple(tasks)
         if held_out_file:
             with open(held_out_file) as f:

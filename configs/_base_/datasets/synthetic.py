@@ -25,7 +25,7 @@ text_evaluators = [dict(type='VQAAccuracy'), dict(type='CaptionObjectF1')]
 # ---- open-vocabulary detection + instance masks (COCO instances JSON) --------------------------------
 det_train_pipeline = [
     dict(type='LoadImage'),
-    dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='LoadDetAnnotations', with_bbox=True, with_mask=True),
     dict(type='mmdet.RandomFlip', prob=0.5),
     dict(type='mmdet.Resize', scale=(image_size, image_size), keep_ratio=True),
     dict(type='mmdet.FilterAnnotations', min_gt_bbox_wh=(1, 1), keep_empty=True),
@@ -35,14 +35,14 @@ det_train_pipeline = [
 det_test_pipeline = [
     dict(type='LoadImage'),
     dict(type='mmdet.Resize', scale=(image_size, image_size), keep_ratio=True),
-    dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='LoadDetAnnotations', with_bbox=True, with_mask=True),
     dict(type='BuildDetectionConversation', test_mode=True, max_classes=30),
     pack,
 ]
 det_free_pipeline = [
     dict(type='LoadImage'),
     dict(type='mmdet.Resize', scale=(image_size, image_size), keep_ratio=True),
-    dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='LoadDetAnnotations', with_bbox=True, with_mask=True),
     dict(type='BuildDetectionConversation', test_mode=True, max_classes=30, answer_mode='free'),
     pack,
 ]
@@ -70,7 +70,7 @@ det_val_evaluators, det_test_evaluators = _det_evaluators('val'), _det_evaluator
 # ---- referring expressions ([GRD] -> the detection decoder, one group per sample) ---------------------
 grd_train_pipeline = [
     dict(type='LoadImage'),
-    dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='LoadDetAnnotations', with_bbox=True, with_mask=True),
     dict(type='mmdet.Resize', scale=(image_size, image_size), keep_ratio=True),
     dict(type='BuildGroundingConversation'),
     pack,
@@ -78,7 +78,7 @@ grd_train_pipeline = [
 grd_test_pipeline = [
     dict(type='LoadImage'),
     dict(type='mmdet.Resize', scale=(image_size, image_size), keep_ratio=True),
-    dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='LoadDetAnnotations', with_bbox=True, with_mask=True),
     dict(type='BuildGroundingConversation'),
     pack,
 ]

@@ -100,6 +100,20 @@ def test_name_term_only_ignores_the_query_states():
                      default_args=dict(condition_dims=32, routing_tokens=['[DET]'], num_queries=8))
 
 
+def test_box_only_samples_skip_the_mask_loss(decoder):
+    """A sample without ground-truth masks (a box-only dataset) trains boxes; the mask loss uses the others."""
+    decoder.train()
+    samples = _samples((2, 2))
+    del samples[1].gt_instances.masks
+    losses = decoder.loss(dict(images=torch.randn(2, 3, 64, 64)), _conds([3, 3]), samples)
+    assert torch.isfinite(losses['loss_mask']) and torch.isfinite(losses['loss_bbox'])
+
+
+def test_more_groups_than_max_classes_is_a_clear_error(decoder):
+    with pytest.raises(ValueError, match='5 groups, more than the detection decoder.s max_classes=4'):
+        decoder.loss(dict(images=torch.randn(2, 3, 64, 64)), _conds([5, 2]), _samples())
+
+
 def test_loss_rejects_group_count_mismatch(decoder):
     with pytest.raises(ValueError, match='3 class names but 2 routing groups'):
         decoder.loss(dict(images=torch.randn(2, 3, 64, 64)), _conds([2, 3]), _samples())

@@ -1,6 +1,6 @@
 """Data transforms: loading, prompts, packing."""
 from .formatting import PackVisionLLMInputs
-from .loading import LoadImage, LoadTargetImage, read_rgb
+from .loading import LoadDetAnnotations, LoadImage, LoadTargetImage, read_rgb
 from .prompts import (
                       BuildDetectionConversation,
                       BuildEditConversation,
@@ -14,4 +14,4 @@ from .prompts import (
 
 __all__ = ['LoadImage', 'PackVisionLLMInputs', 'read_rgb', 'BuildDetectionConversation', 'BuildGroundingConversation',
            'BuildSegmentationConversation', 'BuildPoseConversation', 'LoadPoseAnnotations', 'RescaleKeypoints',
-           'LoadTargetImage', 'BuildGenerationConversation', 'BuildEditConversation']
+           'LoadTargetImage', 'BuildGenerationConversation', 'BuildEditConversation', 'LoadDetAnnotations']

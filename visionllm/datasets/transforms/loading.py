@@ -118,3 +118,20 @@ class LoadTargetImage(BaseTransform):
             img = cv2.resize(img, (self.size, self.size), interpolation=cv2.INTER_AREA)
         results['gt_img'] = img
         return results
+
+
+@TRANSFORMS.register_module()
+class LoadDetAnnotations(BaseTransform):
+    """mmdet's ``LoadAnnotations`` for boxes and instance masks, where masks follow the data: an image
+    whose instances do not all carry a ``segmentation`` (box-only COCO files) gets boxes only, and the
+    detection decoder's mask loss skips it. Arguments are mmdet's."""
+
+    def __init__(self, **kwargs):
+        from mmdet.datasets.transforms import LoadAnnotations
+        self.with_mask = kwargs.get('with_mask', False)
+        self.full = LoadAnnotations(**kwargs)
+        self.boxes_only = LoadAnnotations(**dict(kwargs, with_mask=False))
+
+    def transform(self, results: dict) -> dict:
+        has_masks = all('mask' in inst for inst in results.get('instances', []))
+        return (self.full if self.with_mask and has_masks else self.boxes_only).transform(results)

@@ -168,6 +168,10 @@ class OVDetectionDecoder(BaseTaskDecoder):
         offset = 0
         for b, s in enumerate(data_samples):
             n_cls = len(names[b])
+            if n_cls > self.max_classes:
+                raise ValueError(f'{s.get("img_path", b)}: the prompt has {n_cls} groups, more than the detection '
+                                 f'decoder\'s max_classes={self.max_classes}; lower the prompt builder\'s max_classes '
+                                 '(BuildDetectionConversation) or raise the decoder\'s')
             if s.get('class_names') is not None and len(s.class_names) != n_cls:
                 raise ValueError(f'{s.get("img_path", b)}: {len(s.class_names)} class names but {n_cls} routing '
                                  'groups in the answer')
