@@ -13,7 +13,7 @@ load_from = None
 det_train = dict(type='CocoOVDDataset', data_root=data_root, ann_file=train_ann, data_prefix=dict(img=img_prefix),
                  pipeline={{_base_.det_train_pipeline}})
 det_val = dict(type='CocoOVDDataset', data_root=data_root, ann_file=val_ann, data_prefix=dict(img=img_prefix),
-               pipeline={{_base_.det_test_pipeline}}, test_mode=True, _delete_=True)
+               pipeline={{_base_.det_test_pipeline}}, test_mode=True, class_chunk=30, _delete_=True)
 det_test = dict(det_val, ann_file=test_ann)
 train_dataloader = dict(dataset=det_train)
 val_dataloader = dict(dataset=det_val)

@@ -234,3 +234,44 @@ def test_grounding_accuracy_in_original_coordinates(synth_root):
         s.pred_instances = InstanceData(bboxes=box, scores=torch.ones(1), labels=torch.zeros(1, dtype=torch.long))
     m.process({}, [s.to_dict() for s in samples])
     assert abs(m.compute_metrics(m.results)['accuracy'] - 2 / 3) < 1e-6
+
+
+def test_long_class_lists_are_evaluated_in_chunks(synth_root, tmp_path):
+    """An 80-category file (COCO-sized) in test mode: each image becomes 3 samples of at most 30 names that
+    cover the list once; each sample's labels point at its own names; the metric merges the chunks."""
+    import json
+
+    from mmengine.registry import DefaultScope
+
+    from visionllm.datasets import CocoOVDDataset
+    ann = osp.join(synth_root, 'annotations/instances_val.json')
+    raw = json.load(open(ann))
+    raw['categories'] += [dict(id=100 + k, name=f'thing {k}', supercategory='thing') for k in range(50)]
+    path = tmp_path / 'eighty.json'
+    path.write_text(json.dumps(raw))
+    pipeline = [dict(type='LoadDetAnnotations', with_bbox=True),
+                dict(type='BuildDetectionConversation', test_mode=True, max_classes=30)]
+    with DefaultScope.overwrite_default_scope('visionllm'):
+        ds = CocoOVDDataset(ann_file=str(path), data_root=synth_root, pipeline=pipeline, test_mode=True,
+                            class_chunk=30)
+    n_img = len(raw['images'])
+    assert len(ds) == 3 * n_img
+    coco = COCO(str(path))
+    for i in range(3):
+        chunks = [ds[i * 3 + k] for k in range(3)]
+        names = [n for c in chunks for n in c['class_names']]
+        assert names == [c['name'] for c in raw['categories']] and max(len(c['class_names']) for c in chunks) == 30
+        img_id = chunks[0]['img_id']
+        truth = sorted(coco.cats[a['category_id']]['name'] for a in coco.imgToAnns[img_id])
+        got = sorted(c['class_names'][int(lbl)] for c in chunks for lbl in c['gt_bboxes_labels'])
+        assert got == truth
+    m = OVCocoMetric(ann_file=str(path), metric=['bbox'])
+    samples = _oracle_samples(str(path))
+    split = []  # the oracle of each image cut into two chunk samples
+    for s in samples:
+        names, labels = s['class_names'], s['pred_instances']['labels']
+        for part in (labels < 1, labels >= 1):
+            inst = {k: v[part] for k, v in s['pred_instances'].items()}
+            split.append(dict(s, pred_instances=inst))
+    m.process({}, split)
+    assert m.compute_metrics(m.results)['bbox_mAP'] == 1.0

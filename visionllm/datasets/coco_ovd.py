@@ -1,6 +1,6 @@
 """COCO-format instances for open-vocabulary detection; class names read from the annotation file."""
 import json
-from typing import List
+from typing import List, Optional
 
 from mmdet.datasets import CocoDataset
 
@@ -17,10 +17,16 @@ class CocoOVDDataset(SkipBadSamplesMixin, CocoDataset):
     sample carries the dataset class names (``dataset_classes``) for the prompt builder.
 
     Malformed files raise :class:`DataFormatError` naming the file and the offending field.
+
+    Args:
+        class_chunk: in test mode, a class list longer than this is prompted in chunks: every image
+            becomes one sample per chunk of ``class_chunk`` names (``class_range``), and the metric
+            merges their predictions (80 COCO or 1203 LVIS names do not fit one prompt).
     """
     METAINFO = dict(classes=(), palette=None)
 
-    def __init__(self, *args, data_prefix: dict = None, **kwargs):
+    def __init__(self, *args, data_prefix: dict = None, class_chunk: Optional[int] = None, **kwargs):
+        self.class_chunk = class_chunk
         super().__init__(*args, data_prefix=data_prefix or dict(img=''), **kwargs)
 
     def load_data_list(self) -> List[dict]:
@@ -51,6 +57,10 @@ class CocoOVDDataset(SkipBadSamplesMixin, CocoDataset):
         classes = tuple(self._metainfo['classes'])
         for d in data_list:
             d['dataset_classes'] = classes
+        if self.test_mode and self.class_chunk and len(classes) > self.class_chunk:
+            n = self.class_chunk
+            data_list = [dict(d, class_range=(k, min(k + n, len(classes)))) for d in data_list
+                         for k in range(0, len(classes), n)]
         return data_list
 
     def filter_data(self) -> List[dict]:

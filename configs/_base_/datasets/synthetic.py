@@ -49,6 +49,8 @@ det_free_pipeline = [
 
 
 def _instances(split, pipeline, **kwargs):
+    if split != 'train':
+        kwargs.setdefault('class_chunk', 30)  # evaluation prompts at most 30 names at a time (longer lists: chunks)
     return dict(type='CocoOVDDataset', data_root=data_root, ann_file=f'annotations/instances_{split}.json',
                 data_prefix=dict(img=''), pipeline=pipeline, test_mode=split != 'train', **kwargs)
 

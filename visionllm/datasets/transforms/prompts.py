@@ -31,7 +31,8 @@ class BuildDetectionConversation(BaseTransform):
 
     Training: sometimes all classes (``p_all``), otherwise the positives plus random negatives,
     shuffled; at most ``max_classes`` (positives beyond that are dropped with their boxes). Test:
-    all dataset classes in dataset order. The class order defines the label index: gt labels are
+    all dataset classes in dataset order, or the sample's chunk of them (``class_range``, set by
+    ``CocoOVDDataset(class_chunk=...)``). The class order defines the label index: gt labels are
     remapped to positions in ``class_names``.
 
     Args:
@@ -68,6 +69,8 @@ class BuildDetectionConversation(BaseTransform):
             _keep(results, ~np.asarray(results['gt_ignore_flags'], bool))
         dataset_names = list(results['dataset_classes'])
         names = self.classes or dataset_names
+        if self.test_mode and 'class_range' in results:
+            names = names[results['class_range'][0]:results['class_range'][1]]
         labels = np.asarray(results.get('gt_bboxes_labels', np.zeros(0, np.int64)))
         gt_names = [dataset_names[i] for i in labels]
         pos = list(dict.fromkeys(n for n in gt_names if n in names))
