@@ -82,3 +82,28 @@ def test_diffusers_save_pretrained_roundtrip(tmp_path):
     assert torch.allclose(dec.encode(x, sample=False), dec2.encode(x, sample=False), atol=1e-5)
     for p1, p2 in zip(dec.unet.parameters(), dec2.unet.parameters()):
         assert torch.equal(p1, p2)
+
+
+def test_pretrained_scheduler_is_used(tmp_path):
+    """A diffusers pipeline folder with a `scheduler` (written by diffusers) sets the training noise schedule;
+    the config's `scheduler` overrides still win."""
+    from diffusers import DDPMScheduler
+    dec = _build('gen_decoder')
+    dec.save_pretrained(str(tmp_path / 'sd'))
+    DDPMScheduler(num_train_timesteps=500, beta_schedule='linear', prediction_type='v_prediction').save_pretrained(
+        str(tmp_path / 'sd' / 'scheduler'))
+    cfg = _build('gen_decoder', pretrained=str(tmp_path / 'sd')).noise_scheduler.config
+    assert (cfg.num_train_timesteps, cfg.beta_schedule, cfg.prediction_type) == (500, 'linear', 'v_prediction')
+    cfg = _build('gen_decoder', pretrained=str(tmp_path / 'sd'), scheduler=dict(num_train_timesteps=250))
+    assert cfg.noise_scheduler.config.num_train_timesteps == 250
+    assert cfg.noise_scheduler.config.beta_schedule == 'linear'
+
+
+def test_edit_sources_of_different_aspect_ratios():
+    """A batch of non-square source images (padded to one size) gives one source latent per sample."""
+    dec = _build('edit_decoder').eval()
+    samples = _samples(2)
+    samples[0].set_metainfo(dict(img_shape=(64, 40)))
+    samples[1].set_metainfo(dict(img_shape=(36, 64)))
+    lat = dec.extra_inputs(_inputs(2), samples, sample_latents=False)
+    assert lat.shape == (2, 4, 16, 16)

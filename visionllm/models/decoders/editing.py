@@ -36,14 +36,15 @@ class DiffusionEditDecoder(DiffusionGenerationDecoder):
         images = decoder_inputs.get('images')
         if images is None:
             raise PromptError('[EDIT] needs a source image')
+        size = (self.image_size, ) * 2
         src = []
-        for b, s in enumerate(data_samples):
+        for b, s in enumerate(data_samples):  # each valid (unpadded) region resized on its own: any aspect ratios
             h, w = s.metainfo['img_shape']
-            src.append(images[b, :, :h, :w])
+            crop = images[b:b + 1, :, :h, :w]
+            if (h, w) != size:
+                crop = torch.nn.functional.interpolate(crop, size=size, mode='bilinear', align_corners=False)
+            src.append(crop[0])
         src = torch.stack(src)
-        if src.shape[-1] != self.image_size or src.shape[-2] != self.image_size:
-            src = torch.nn.functional.interpolate(src, size=(self.image_size, ) * 2, mode='bilinear',
-                                                  align_corners=False)
         mean, std = decoder_inputs['image_mean'], decoder_inputs['image_std']
         lat = self.encode(to_unit_range(src * std + mean), sample=False)
         if sample_latents and self.training:

@@ -66,7 +66,7 @@ class DiffusionGenerationDecoder(BaseTaskDecoder):
                  prediction_type: str = 'epsilon', cond_dropout: float = 0.1, vae_loss_weight: float = 1.0,
                  image_size: int = 64, test_cfg: Optional[dict] = None, init_cfg=None):
         super().__init__(condition_dims, routing_tokens, num_queries, init_cfg)
-        from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
+        from diffusers import AutoencoderKL, UNet2DConditionModel
         if pretrained:
             self.unet = UNet2DConditionModel.from_pretrained(pretrained, subfolder='unet')
             self.vae = AutoencoderKL.from_pretrained(pretrained, subfolder='vae')
@@ -80,8 +80,7 @@ class DiffusionGenerationDecoder(BaseTaskDecoder):
         if self.unet.config.in_channels != want:
             raise ConfigError(f'UNet in_channels={self.unet.config.in_channels}, expected {want} (latent channels'
                               + (' x 2: noisy + source latent)' if self.concat_source_latent else ')'))
-        self.noise_scheduler = DDPMScheduler(**dict(dict(num_train_timesteps=1000, beta_schedule='squaredcos_cap_v2',
-                                                         prediction_type=prediction_type), **(scheduler or {})))
+        self.noise_scheduler = self._training_scheduler(pretrained, prediction_type, scheduler)
         cross = self.unet.config.cross_attention_dim
         self.mapper = QueryMapper(condition_dims, cross, **(mapper or {}))
         self.null_condition = nn.Parameter(torch.zeros(self.mapper.tokens.shape[0], cross))
@@ -94,6 +93,19 @@ class DiffusionGenerationDecoder(BaseTaskDecoder):
         self.cond_dropout, self.vae_loss_weight, self.image_size = cond_dropout, vae_loss_weight, image_size
         self.test_cfg = dict(dict(num_inference_steps=20, guidance_scale=3.0, scheduler='ddim', seed=0),
                              **(test_cfg or {}))
+
+    @staticmethod
+    def _training_scheduler(pretrained: Optional[str], prediction_type: str, overrides: Optional[dict]):
+        """The pretrained pipeline's ``scheduler`` folder when it has one (its betas and prediction type),
+        else the local default; ``overrides`` (the config's ``scheduler``) win either way."""
+        import os.path as osp
+
+        from diffusers import DDPMScheduler
+        if pretrained and osp.isfile(osp.join(pretrained, 'scheduler', 'scheduler_config.json')):
+            config = dict(DDPMScheduler.load_config(pretrained, subfolder='scheduler'))
+        else:
+            config = dict(num_train_timesteps=1000, beta_schedule='squaredcos_cap_v2', prediction_type=prediction_type)
+        return DDPMScheduler.from_config(dict(config, **(overrides or {})))
 
     # ---- pieces ------------------------------------------------------------------------------------
     def condition_tokens(self, conditions: TaskConditions, num_samples: int) -> Tensor:
@@ -148,9 +160,11 @@ class DiffusionGenerationDecoder(BaseTaskDecoder):
         return losses
 
     def _denoise_loss(self, latents: Tensor, cond: Tensor, extra: Optional[Tensor], generator=None) -> Dict:
-        noise = torch.randn(latents.shape, generator=generator, device=latents.device)
+        """``generator``: a CPU ``torch.Generator`` (drawn on the CPU, then moved: the same numbers on any device)."""
+        dev = None if generator is not None else latents.device
+        noise = torch.randn(latents.shape, generator=generator, device=dev).to(latents.device)
         t = torch.randint(0, self.noise_scheduler.config.num_train_timesteps, (len(latents), ),
-                          generator=generator, device=latents.device)
+                          generator=generator, device=dev).to(latents.device)
         noisy = self.noise_scheduler.add_noise(latents, noise, t)
         inp = noisy if extra is None else torch.cat([noisy, extra], 1)
         pred = self.unet(inp, t, encoder_hidden_states=cond).sample
