@@ -1,4 +1,5 @@
 """Hooks: bad-sample accounting."""
+import numpy as np
 from mmengine.hooks import Hook
 
 from visionllm.registry import HOOKS
@@ -56,10 +57,16 @@ class VisionLLMVisualizationHook(Hook):
             osp.join(runner.work_dir, runner.timestamp, self.test_out_dir)
         os.makedirs(out_dir, exist_ok=True)
         for s in outputs:
-            img = read_rgb(s.img_path)
-            out = osp.join(out_dir, f'{self._index:05d}_{osp.basename(s.img_path)}')
-            runner.visualizer.add_datasample(osp.basename(s.img_path), img, s, pred_score_thr=self.score_thr,
-                                             out_file=out)
+            src = s.get('img_path')
+            if src:
+                img = read_rgb(src)
+            else:  # a text-only prompt (generation): no input image, the picture is the generated one
+                h, w = s.get('ori_shape', (64, 64))
+                img = np.zeros((h, w, 3), np.uint8)
+                src = s.get('gt_img_path') or 'generated.png'
+            name = osp.splitext(osp.basename(src))[0] + '.png'
+            out = osp.join(out_dir, f'{self._index:05d}_{name}')
+            runner.visualizer.add_datasample(name, img, s, pred_score_thr=self.score_thr, out_file=out)
             self._index += 1
 
 
