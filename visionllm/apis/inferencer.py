@@ -233,7 +233,7 @@ class VisionLLMInferencer:
                 dict(role='assistant', content=prompts.pose_answer(obj, kpts))]
 
         def result(s):
-            inst = s.pred_instances
+            inst = s.pred_pose if 'pred_pose' in s else s.pred_instances
             keep = (inst.scores >= pred_score_thr).nonzero().flatten()
             inst = inst[keep] if 'keypoints' in inst else inst[keep[:0]]
             return dict(bboxes=inst.bboxes.tolist(), scores=inst.scores.tolist(), keypoint_names=kpts,

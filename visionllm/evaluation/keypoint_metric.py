@@ -46,7 +46,7 @@ class OVCocoKeypointMetric(PoseCocoMetric):
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         K = len(self.keypoint_names)
         for s in data_samples:
-            pred = s.get('pred_instances') or {}
+            pred = s.get('pred_pose') or s.get('pred_instances') or {}
             if s.get('task') != 'pose' or 'keypoints' not in pred:
                 continue
             names = s.get('pred_keypoint_names') or s.get('keypoint_names')

@@ -15,6 +15,28 @@ from .mllm.chat_template import IGNORE_INDEX, ChatTemplate
 from .superlink.generation import generate_with_queries
 
 
+def dependency_order(requires: Dict[str, Tuple[str, ...]]) -> List[str]:
+    """Families ordered so that each comes after the families it requires (config order otherwise);
+    ConfigError for a missing requirement or a cycle."""
+    order: List[str] = []
+
+    def visit(family: str, path: Tuple[str, ...]) -> None:
+        if family in order:
+            return
+        if family in path:
+            raise ConfigError(f'decoders require each other in a cycle: {" -> ".join(path + (family, ))}')
+        for need in requires[family]:
+            if need not in requires:
+                raise ConfigError(f'decoder {family!r} reads the predictions of a {need!r} decoder, which the '
+                                  f'model does not have (decoders: {sorted(requires)})')
+            visit(need, path + (family, ))
+        order.append(family)
+
+    for family in requires:
+        visit(family, ())
+    return order
+
+
 @MODELS.register_module()
 class VisionLLM(BaseModel):
     """One InternVL MLLM that routes to specialist decoders through the super-link.
@@ -59,6 +81,7 @@ class VisionLLM(BaseModel):
             self.decoders[family] = MODELS.build(cfg, default_args=dict(
                 condition_dims=self.mllm.hidden_size, routing_tokens=fam['tokens'],
                 num_queries=fam['num_queries']))
+        self.decoder_order = dependency_order({f: tuple(d.requires) for f, d in self.decoders.items()})
         self.loss_weights = dict(loss_weights or {})
         self.max_length = max_length
         self.test_cfg = dict(dict(max_new_tokens=64, answer_slack=16), **(test_cfg or {}))
@@ -230,7 +253,8 @@ class VisionLLM(BaseModel):
                 data_samples[i].pred_text = self._clean_text(out.token_ids[k])
             for f, c in out.conditions.items():
                 all_conds.setdefault(f, []).append(c.remap_samples(torch.tensor(free, device=self.device)))
-        for family, decoder in self.decoders.items():  # config order: e.g. pose reads detection's boxes
+        for family in self.decoder_order:  # a decoder after those it reads (pose after detection)
+            decoder = self.decoders[family]
             parts = all_conds.get(family)
             if not parts:
                 continue

@@ -7,6 +7,8 @@ Field names follow mmdet / mmseg / mmpose (``gt_instances``, ``pred_instances``,
 - ``messages``: list of ``{'role': 'user'|'assistant', 'content': str}``; ``<image>`` marks where
   the image tokens go, routing tokens (``[DET]`` ...) mark where query banks go.
 - ``class_names``: the group names in answer order; ``gt_instances.labels`` index into it.
+- ``pred_pose``: the pose decoder's instances (boxes, scores and ``keypoints`` [N, K, 2],
+  ``keypoint_scores`` [N, K]); the detection decoder's ``pred_instances`` stay as it wrote them.
 - ``img_path``, ``img_id``, ``ori_shape``, ``img_shape``, ``scale_factor``, ``num_tiles``.
 """
 from mmengine.structures import BaseDataElement, InstanceData, PixelData
@@ -33,6 +35,7 @@ class VisionLLMDataSample(BaseDataElement):
 
     gt_instances = _prop('gt_instances', InstanceData)
     pred_instances = _prop('pred_instances', InstanceData)
+    pred_pose = _prop('pred_pose', InstanceData)
     gt_sem_seg = _prop('gt_sem_seg', PixelData)
     pred_sem_seg = _prop('pred_sem_seg', PixelData)
     del _prop

@@ -56,13 +56,13 @@ class VisionLLMVisualizer(DetLocalVisualizer):
             names = uniq
         names = names or list(s.get('class_names') or [])
         self.dataset_meta = dict(classes=tuple(names) or ('object', ), palette='random')
-        keypoints = pred.keypoints if 'keypoints' in pred else None
+        pose = s.pred_pose if 'pred_pose' in s else (pred if 'keypoints' in pred else None)
         super().add_datasample(name, image, s, draw_gt=False, draw_pred=True, show=False, out_file=None,
                                pred_score_thr=thr, step=step)
         drawn = self.get_image()
-        if keypoints is not None:
-            keep = (pred.scores > thr).cpu().numpy()
-            drawn = self._keypoints(drawn, keypoints.cpu().numpy()[keep], list(s.get('pred_keypoint_names') or []),
+        if pose is not None and 'keypoints' in pose:
+            keep = (pose.scores > thr).cpu().numpy()
+            drawn = self._keypoints(drawn, pose.keypoints.cpu().numpy()[keep], list(s.get('pred_keypoint_names') or []),
                                     s.get('skeleton') or [])
         return drawn
 

@@ -69,9 +69,10 @@ def test_pose_loss_and_prediction_on_detected_instances():
     p.pred_instances = InstanceData(bboxes=torch.tensor([[8., 16., 72., 84.], [0., 0., 10., 10.]]),
                                     scores=torch.tensor([0.9, 0.1]), labels=torch.zeros(2, dtype=torch.long))
     out = dec.predict(dict(images=torch.randn(1, 3, 64, 64)), _conds([3], names), [p])[0]
-    assert len(out.pred_instances) == 1  # below score_thr dropped
-    kp = out.pred_instances.keypoints
-    assert kp.shape == (1, 3, 2) and out.pred_instances.keypoint_scores.shape == (1, 3)
+    assert len(out.pred_pose) == 1  # below score_thr dropped
+    assert len(out.pred_instances) == 2 and 'keypoints' not in out.pred_instances  # the detections stay as they were
+    kp = out.pred_pose.keypoints
+    assert kp.shape == (1, 3, 2) and out.pred_pose.keypoint_scores.shape == (1, 3)
     # inside the (expanded) detected box, in original coordinates
     assert (kp[..., 0] >= 8 - 20).all() and (kp[..., 0] <= 72 + 20).all()
     assert out.pred_keypoint_names == names

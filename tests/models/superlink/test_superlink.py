@@ -241,3 +241,4 @@ def test_names_with_delimiters_round_trip_through_the_answer(model):
     ids = torch.tensor([ids])
     conds = sl.gather(torch.zeros(1, ids.shape[1], model.mllm.hidden_size), ids)
     assert conds['det'].names == names
+

@@ -1,6 +1,6 @@
 """The decoder interface every specialist implements."""
 from abc import ABCMeta, abstractmethod
-from typing import Dict, List, Sequence
+from typing import Dict, List, Sequence, Tuple
 
 from mmengine.model import BaseModule
 from torch import Tensor
@@ -15,11 +15,15 @@ class BaseTaskDecoder(BaseModule, metaclass=ABCMeta):
     ``{'images': [B, 3, H, W]}``) and :class:`TaskConditions` whose ``batch_idx`` index the
     ``data_samples`` it is given.
 
+    ``requires``: the decoder families whose predictions this one reads (they run before it; the
+    generalist checks that they exist).
+
     Args:
         condition_dims: width D of the LLM hidden states (set by the generalist).
         routing_tokens: routing tokens this decoder serves (must be its super-link family's).
         num_queries: queries per group it expects.
     """
+    requires: Tuple[str, ...] = ()
 
     def __init__(self, condition_dims: int, routing_tokens: Sequence[str], num_queries: int, init_cfg=None):
         super().__init__(init_cfg)

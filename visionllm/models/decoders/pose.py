@@ -46,6 +46,7 @@ class OVPoseDecoder(BaseTaskDecoder):
         loss: None for the spatial softmax cross-entropy, or an mmpose heatmap loss config.
         test_cfg: ``score_thr`` and ``max_instances`` of the detected instances used.
     """
+    requires = ('det', )  # reads the detection decoder's instances
 
     def __init__(self, backbone: dict, condition_dims: int, routing_tokens, num_queries: int,
                  in_channels=(32, 64), embed_dims: int = 64, roi_size: int = 32, box_expand: float = 1.25,
@@ -130,9 +131,10 @@ class OVPoseDecoder(BaseTaskDecoder):
     @torch.no_grad()
     def predict(self, decoder_inputs: Dict[str, Tensor], conditions: TaskConditions,
                 data_samples: List[VisionLLMDataSample]) -> List[VisionLLMDataSample]:
-        """Adds ``keypoints`` [N, K, 2] (original image coordinates), ``keypoint_scores`` [N, K] and
-        ``keypoint_names`` to ``pred_instances`` of the samples' detected instances (kept: score >=
-        ``score_thr``, at most ``max_instances``)."""
+        """``pred_pose``: the detected instances (``pred_instances``, written by the detection decoder:
+        score >= ``score_thr``, at most ``max_instances``) with ``keypoints`` [N, K, 2] (original image
+        coordinates) and ``keypoint_scores`` [N, K]; ``pred_keypoint_names`` metainfo. ``pred_instances``
+        is left as the detection decoder wrote it."""
         images = decoder_inputs['images']
         kp_emb, _, names = self._keypoint_embeddings(conditions, len(data_samples))
         kept = []
@@ -164,6 +166,6 @@ class OVPoseDecoder(BaseTaskDecoder):
                 i += 1
             inst.keypoints = torch.from_numpy(kps)
             inst.keypoint_scores = torch.from_numpy(scores)
-            s.pred_instances = inst
+            s.pred_pose = inst
             s.set_metainfo(dict(pred_keypoint_names=names[b]))
         return data_samples
