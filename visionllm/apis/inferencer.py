@@ -3,6 +3,7 @@ prompted or free; folders are processed file by file with each file's outputs wr
 import json
 import os
 import os.path as osp
+from contextlib import contextmanager, nullcontext
 from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
@@ -253,22 +254,28 @@ class VisionLLMInferencer:
                 self._draw(image, s, out_dir, pred_score_thr, False, [])
         return out
 
-    def _images(self, items: list, batch_size: int, sampling: dict, family: str) -> List[np.ndarray]:
+    @contextmanager
+    def _decoder_cfg(self, family: str, **overrides):
+        """The ``family`` decoder's ``test_cfg`` with ``overrides`` (None values ignored) inside the block."""
         decoder = self.model.decoders[family] if family in self.model.decoders else None
         if decoder is None:
             raise PromptError(f'this model has no `{family}` decoder')
         saved = dict(decoder.test_cfg)
-        decoder.test_cfg.update({k: v for k, v in sampling.items() if v is not None})
+        decoder.test_cfg.update({k: v for k, v in overrides.items() if v is not None})
         try:
+            yield
+        finally:
+            decoder.test_cfg.clear()
+            decoder.test_cfg.update(saved)
+
+    def _images(self, items: list, batch_size: int, sampling: dict, family: str) -> List[np.ndarray]:
+        with self._decoder_cfg(family, **sampling):
             out = []
             for s in self._run_batched(items, batch_size):
                 if 'pred_image' not in s:
                     raise PromptError(f'the model answered without a {family} route: {s.get("pred_text", "")!r}')
                 out.append(s.pred_image.cpu().numpy().transpose(1, 2, 0))
             return out
-        finally:
-            decoder.test_cfg.clear()
-            decoder.test_cfg.update(saved)
 
     def __call__(self, inputs: Union[ImageInput, Sequence[ImageInput]], texts=None, free: bool = False,
                  batch_size: int = 1, pred_score_thr: float = 0.3, out_dir: Optional[str] = None,
@@ -293,7 +300,11 @@ class VisionLLMInferencer:
                     items.append(self._prepare(image, conv[:1] if free else conv, task='det', class_names=chunk,
                                                answer_mode='free' if free else 'prompted',
                                                gt_groups=[(n, '[DET]') for n in chunk]))
-            samples = self._run_batched(items, batch_size)
+            # instances below the threshold are dropped anyway: the decoder need not build their masks
+            thr = max(pred_score_thr, self.model.decoders['det'].test_cfg.get('score_thr', 0.0)) \
+                if 'det' in self.model.decoders else None
+            with self._decoder_cfg('det', score_thr=thr) if thr is not None else nullcontext():
+                samples = self._run_batched(items, batch_size)
             for k, image in enumerate(group):
                 pred, sample = _merge(samples[k * len(chunks):(k + 1) * len(chunks)], pred_score_thr, image)
                 preds.append(pred)
