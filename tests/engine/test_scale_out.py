@@ -148,3 +148,15 @@ def test_flexible_runner_engines_match_and_resume(engine, single, tmp_path, synt
     ranks = _losses(tmp_path)
     assert len(ranks[0]) == 3  # 2 steps, then exactly one more after resuming at iteration 2
     assert osp.exists(tmp_path / 'iter_3.pth')
+
+
+def test_specialist_baseline_trains_under_ddp(tmp_path, synth_root, tokenizer_dir):
+    """The closed-set detection specialist under 2-process DDP: every parameter gets a gradient (its
+    decoder has no name term, which a class table could never feed)."""
+    cfg = tiny_config('configs/visionllm/specialist-tiny_det_1xb8-2k_synthetic.py', synth_root, tokenizer_dir,
+                      str(tmp_path), iters=2)
+    cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None
+    path = str(tmp_path.parent / f'{tmp_path.name}_spec.py')
+    cfg.dump(path)
+    r = _run([path, '--work-dir', str(tmp_path)], nproc=2)
+    assert 'Iter(train) [2/2]' in r.stdout + r.stderr

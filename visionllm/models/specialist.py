@@ -29,6 +29,8 @@ class ClosedSetSpecialist(DecoderOnlyModel):
 
     def __init__(self, decoder: dict, classes: Sequence[str], condition_dims: int = 128, routing_token: str = '[DET]',
                  task: str = 'det', names_field: str = 'class_names', data_preprocessor=None, init_cfg=None):
+        if 'name_embedding' in decoder:  # a class table has no name tokens: no (never-trained) name term
+            decoder = dict(decoder, name_embedding=False)
         super().__init__(decoder, condition_dims, 1, routing_token, task, data_preprocessor, init_cfg)
         self.names_field = names_field
         self.classes = list(classes)
