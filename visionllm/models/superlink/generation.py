@@ -54,17 +54,17 @@ def generate_with_queries(mllm, superlink, inputs_embeds: Tensor, attention_mask
         tok = logits.argmax(-1).tolist()
         steps = []
         for b in range(B):
-            if done[b] or len(out_ids[b]) >= budgets[b]:
+            if done[b] or len(out_ids[b]) >= budgets[b]:  # its last token (a route: with its queries) is in
                 done[b] = True
                 steps.append([])
                 continue
             out_ids[b].append(tok[b])
-            if tok[b] == eos_token_id or len(out_ids[b]) >= budgets[b]:
+            if tok[b] == eos_token_id:
                 done[b] = True
                 steps.append([])
                 continue
             steps.append([tok[b]])
-        if all(done):
+        if not any(steps):
             break
         n = torch.tensor([len(s) for s in steps], device=dev)
         tok_embeds = mllm.embed_tokens(torch.tensor([s[0] if s else 0 for s in steps], device=dev)[:, None])
