@@ -25,3 +25,27 @@ def test_show_dir_draws_generated_and_edited_samples(synth_root, tokenizer_dir, 
     assert all(h == 64 for h, _, _ in shapes)
     assert sorted(w for _, w, _ in shapes) == [64, 64, 128, 128]  # generated; source | edited
     assert all(osp.getsize(p) > 0 for p in pictures)
+
+
+def test_bad_sample_count_resumes_with_the_checkpoint(tmp_path):
+    """The skipped-sample total goes into the checkpoint's meta and comes back on resume."""
+    import torch
+    from mmengine.logging import MessageHub, MMLogger
+
+    from visionllm.engine.hooks import BadSampleHook
+
+    class Runner:  # the two attributes the hook reads from mmengine's Runner
+        logger = MMLogger.get_current_instance()
+        message_hub = MessageHub.get_current_instance()
+
+    hook = BadSampleHook(max_detailed=1)
+    hook.before_train_iter(Runner, 0, dict(skipped=[dict(index=3, reason='cannot decode image'),
+                                                     dict(index=9, reason='empty prompt')]))
+    ckpt = dict(meta=dict(iter=10), state_dict={})
+    hook.before_save_checkpoint(Runner, ckpt)
+    torch.save(ckpt, tmp_path / 'iter_10.pth')
+    resumed = BadSampleHook()
+    resumed.after_load_checkpoint(Runner, torch.load(tmp_path / 'iter_10.pth', weights_only=False))
+    assert resumed.count == 2
+    resumed.before_train_iter(Runner, 0, dict(skipped=[dict(index=4, reason='x')]))
+    assert resumed.count == 3 and Runner.message_hub.get_info('train/skipped_samples') == 3

@@ -1,5 +1,7 @@
-"""Hooks: bad-sample accounting."""
+"""Hooks: bad-sample accounting, drawing, sample grids, throughput, periodic inference. Hooks that write
+files write them on the main process only (or name them by rank), so multi-process runs do not race."""
 import numpy as np
+from mmengine.dist import get_rank, get_world_size, is_main_process
 from mmengine.hooks import Hook
 
 from visionllm.registry import HOOKS
@@ -10,7 +12,8 @@ class BadSampleHook(Hook):
     """Count and log the samples the dataset skipped (see ``SkipBadSamplesMixin``).
 
     Every skipped sample is logged once with its reason (up to ``max_detailed``, then only counted);
-    the running total goes to the message hub as ``train/skipped_samples`` and is logged at the end.
+    the running total goes to the message hub as ``train/skipped_samples`` and is logged at the end. The
+    total is saved in checkpoints (``meta.skipped_samples``, this process's count) and resumes with them.
     """
     priority = 'NORMAL'
 
@@ -27,6 +30,12 @@ class BadSampleHook(Hook):
             elif self.count == self.max_detailed + 1:
                 runner.logger.warning('more samples skipped; only counting from now on')
         runner.message_hub.update_info('train/skipped_samples', self.count)
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        checkpoint.setdefault('meta', {})['skipped_samples'] = self.count
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        self.count = int(checkpoint.get('meta', {}).get('skipped_samples', 0))
 
     def after_train(self, runner) -> None:
         runner.logger.info(f'skipped {self.count} bad training samples in total')
@@ -65,7 +74,8 @@ class VisionLLMVisualizationHook(Hook):
                 img = np.zeros((h, w, 3), np.uint8)
                 src = s.get('gt_img_path') or 'generated.png'
             name = osp.splitext(osp.basename(src))[0] + '.png'
-            out = osp.join(out_dir, f'{self._index:05d}_{name}')
+            rank = f'rank{get_rank()}_' if get_world_size() > 1 else ''  # each process draws its own samples
+            out = osp.join(out_dir, f'{rank}{self._index:05d}_{name}')
             runner.visualizer.add_datasample(name, img, s, pred_score_thr=self.score_thr, out_file=out)
             self._index += 1
 
@@ -96,7 +106,8 @@ class GenerationGridHook(Hook):
 
         import cv2
         import numpy as np
-        if not self._images:
+        if not self._images or not is_main_process():  # the main process's samples
+            self._images = []
             return
         size = self._images[0].shape[:2]
         tiles = [cv2.resize(im, size[::-1]) for im in self._images]
@@ -180,8 +191,8 @@ class PeriodicInferenceHook(Hook):
         self.prompts, self.interval = prompts, interval
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-        if not self.prompts or not self.every_n_train_iters(runner, self.interval):
-            return
+        if not self.prompts or not self.every_n_train_iters(runner, self.interval) or not is_main_process():
+            return  # the main process alone, on the unwrapped model (no collectives)
         import json
         import os
         import os.path as osp
