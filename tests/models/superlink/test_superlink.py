@@ -146,8 +146,40 @@ def test_group_slot_attention_mask(model):
     causal = SuperLink(families=dict(det=dict(tokens=['[DET]'], num_queries=8), seg=dict(tokens=['[SEG]'],
                                      num_queries=8)), slot_attention='causal')
     causal.bind(tok, 8)
-    assert torch.equal(causal.attention_mask(ids_t, torch.ones_like(ids_t))[0, 0],
-                       torch.ones(len(ids), len(ids), dtype=torch.bool).tril())
+    pad = torch.ones_like(ids_t)
+    assert causal.attention_mask(ids_t, pad) is pad  # 2D: the LLM's own causal mask (SDPA's fast path)
+
+
+def test_causal_slot_attention_2d_mask_equals_the_explicit_causal_mask(tokenizer_dir):
+    """With slot_attention='causal' the LLM gets the 2D padding mask; on every real token its hidden
+    states equal those under the explicit [B, 1, L, L] causal mask, with right padding in the batch."""
+    cfg = tiny_model_cfg(tokenizer_dir)
+    cfg['superlink']['slot_attention'] = 'causal'
+    torch.manual_seed(0)
+    m = MODELS.build(cfg).eval()
+    tok, sl = m.tokenizer, m.superlink
+    seqs = [sl.expand(tok(t, add_special_tokens=False).input_ids, [0] * 200)[0]
+            for t in ('Results: red circle[DET], sky[SEG].', 'Found: green star[DET].')]
+    L = max(map(len, seqs))
+    ids = torch.tensor([s + [tok.pad_token_id] * (L - len(s)) for s in seqs])
+    pad = torch.tensor([[1] * len(s) + [0] * (L - len(s)) for s in seqs])
+    explicit = torch.ones(L, L, dtype=torch.bool).tril()[None] & pad.bool()[:, None, :]
+    explicit |= torch.eye(L, dtype=torch.bool)
+    with torch.no_grad():
+        embeds = m.embed(ids, None)
+        h2, _, _ = m.mllm.forward_llm(embeds, sl.attention_mask(ids, pad))
+        h4, _, _ = m.mllm.forward_llm(embeds, explicit[:, None])
+    real = pad.bool()
+    assert torch.allclose(h2[real], h4[real], atol=1e-5)
+    # free generation with causal slots (2D masks where no bank is inserted) == one teacher-forced forward
+    prompt = _prompt(m, 'Please detect red circle and blue star.')
+    out = _generate(m, [prompt], max_new_tokens=10)
+    full = torch.tensor([sl.expand(prompt + out.token_ids[0], [0] * 1000)[0]])
+    with torch.no_grad():
+        h, _, _ = m.mllm.forward_llm(m.embed(full, None), sl.attention_mask(full, torch.ones_like(full)))
+    n = len(out.conditions['det'])
+    assert n >= 2 and torch.allclose(out.conditions['det'].embeddings, sl.gather(h, full)['det'].embeddings[:n],
+                                     atol=1e-4)
 
 
 def test_free_generation_slots_match_one_teacher_forced_forward(model):

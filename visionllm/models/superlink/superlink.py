@@ -191,9 +191,12 @@ class SuperLink(BaseModule):
 
     # ---- attention ----------------------------------------------------------------------------------
     def attention_mask(self, input_ids: Tensor, padding_mask: Tensor) -> Tensor:
-        """LLM attention mask [B, 1, L, L] (bool, True = may attend) for ids [B, L] and a 2D padding
-        mask: causal over real tokens, every row sees itself, and with ``slot_attention='group'`` each
-        query slot sees only its group (see class docstring)."""
+        """LLM attention mask for ids [B, L] and a 2D padding mask [B, L]. With ``slot_attention='group'``:
+        [B, 1, L, L] (bool, True = may attend), causal over real tokens, every row sees itself, each query
+        slot only its group (see class docstring). With ``'causal'``: the 2D padding mask itself, so the
+        LLM builds its own causal mask and SDPA / FlashAttention kernels take their causal fast path."""
+        if self.slot_attention == 'causal':
+            return padding_mask
         B, L = input_ids.shape
         dev = input_ids.device
         mask = torch.ones(L, L, dtype=torch.bool, device=dev).tril()[None] & padding_mask.bool()[:, None, :]
