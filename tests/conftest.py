@@ -87,3 +87,18 @@ def cwd_repo(monkeypatch):
     monkeypatch.chdir(REPO)
     os.environ.setdefault('PYTHONPATH', REPO)
     return REPO
+
+
+@pytest.fixture
+def log_records():
+    """Records (logging.LogRecord) logged through mmengine's current logger during the test."""
+    import logging
+
+    from mmengine.logging import MMLogger
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    yield records
+    logger.removeHandler(handler)

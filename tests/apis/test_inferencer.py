@@ -18,24 +18,13 @@ def inferencer(synth_root, tokenizer_dir, tmp_path_factory):
     return VisionLLMInferencer(cfg, max_classes_per_prompt=2)
 
 
-def test_parse_texts():
+def test_parse_texts(log_records):
     assert parse_texts('red circle . blue square .') == ['red circle', 'blue square']
-    import logging
     import warnings
-
-    from mmengine.logging import MMLogger
-    records = []
-    handler = logging.Handler()
-    handler.emit = records.append
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(handler)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('error')  # one logged line, not a Python warning
-            assert parse_texts(['a', 'a', 'b']) == ['a', 'b']
-    finally:
-        logger.removeHandler(handler)
-    assert [r.getMessage() for r in records] == ['duplicate class names dropped: a']
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')  # one logged line, not a Python warning
+        assert parse_texts(['a', 'a', 'b']) == ['a', 'b']
+    assert [r.getMessage() for r in log_records] == ['duplicate class names dropped: a']
     for bad in ('', ' . ', None):
         with pytest.raises(PromptError):
             parse_texts(bad)
