@@ -228,7 +228,7 @@ def train_and_test(config: str, work_dir: str, options, iters=None) -> dict:
         ckpt = f.read().strip()
     out = osp.join(work_dir, 'test_metrics.json')
     _run([sys.executable, osp.join(tools, 'test.py'), config, ckpt, '--work-dir', work_dir, '--json-out', out,
-          '--cfg-options', *options])
+          *(['--cfg-options', *options] if options else [])])
     with open(out) as f:
         return json.load(f)
 

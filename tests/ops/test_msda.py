@@ -62,12 +62,38 @@ def test_other_dtypes_and_disabled_kernel_take_mmcvs_path(monkeypatch):
     assert msda.msda_kernel() is None and not msda.uses_kernel(value, loc, weights)
 
 
-def test_a_kernel_that_does_not_build_logs_one_line_and_returns_none(tmp_path, log_records):
+def test_a_kernel_that_does_not_build_logs_one_line_and_returns_none(tmp_path, log_records, monkeypatch):
+    monkeypatch.setenv('TORCH_EXTENSIONS_DIR', str(tmp_path / 'ext'))
     broken = tmp_path / 'broken.cpp'
     broken.write_text('this is not C++\n')
     assert msda.build_kernel(broken, name='visionllm_msda_broken_test') is None
     assert len(log_records) == 1 and 'broken.cpp' in log_records[0].getMessage()
     assert '\n' not in log_records[0].getMessage()
+
+
+def test_a_lock_left_by_a_killed_build_is_removed_and_a_live_one_waited_for(tmp_path, log_records):
+    import os
+    import time
+    lock = tmp_path / 'lock'
+    lock.touch()
+    old = time.time() - msda.STALE_LOCK_S - 5
+    os.utime(lock, (old, old))
+    assert msda.clear_stale_lock(tmp_path) and not lock.exists()
+    assert len(log_records) == 1 and 'stale build lock' in log_records[0].getMessage()
+    lock.touch()  # fresh: held by a running build, waited for until it is old enough to be stale
+    t0 = time.time()
+    assert msda.clear_stale_lock(tmp_path, stale_s=0.3, poll_s=0.05) and not lock.exists()
+    assert time.time() - t0 >= 0.25
+
+
+def test_each_source_path_and_content_gets_its_own_build_folder(tmp_path):
+    a, b = tmp_path / 'a.cpp', tmp_path / 'b.cpp'
+    a.write_text('int x;\n')
+    b.write_text('int x;\n')
+    assert msda.build_dir(a, 'k') != msda.build_dir(b, 'k')
+    before = msda.build_dir(a, 'k')
+    a.write_text('int y;\n')
+    assert msda.build_dir(a, 'k') != before and msda.build_dir(a, 'k').name.startswith('k_')
 
 
 def test_points_on_pixel_centres_get_mmcvs_one_sided_gradient():

@@ -36,16 +36,17 @@ def test_sampling_time_per_image(synth_root, tokenizer_dir, tmp_path):
 
 
 def test_ablation_trains_tests_and_prints_the_table(synth_root, tokenizer_dir, tmp_path):
-    """`ablate` trains a variant (here only the name-term-only one), scores it on the test split and
-    prints its row; the metrics it read come from tools/test.py's --json-out."""
+    """`ablate` trains a variant (here only the configs' own one, which adds no options), scores it on the
+    test split and prints its row; the metrics it read come from tools/test.py's --json-out. (The other
+    variants' settings are tested in tests/models/decoders/test_detection.py.)"""
     cfg = _dump(DET_CFG, synth_root, tokenizer_dir, tmp_path)
     work = tmp_path / 'ablate'
-    r = run(['tools/benchmark.py', 'ablate', cfg, '--only', '2', '--work-dir', str(work)])
+    r = run(['tools/benchmark.py', 'ablate', cfg, '--only', '3', '--work-dir', str(work)])
     assert r.returncode == 0, r.stderr[-3000:]
-    row = re.search(r'name term only \(no LLM states\)\s+([\d.]+)\s+([\d.]+|-)', r.stdout)
+    row = re.search(r'slot states \+ name term \(config\)\s+([\d.]+)\s+([\d.]+|-)', r.stdout)
     assert row, r.stdout[-3000:]
     import json
-    metrics = json.load(open(work / 'variant2' / 'test_metrics.json'))
+    metrics = json.load(open(work / 'variant3' / 'test_metrics.json'))
     assert abs(metrics['det/bbox_mAP'] - float(row.group(1))) < 1e-3
     assert 'slot states only' not in r.stdout.split('class-embedding ablation')[-1]  # only the chosen variant
     assert 'routing-token accuracy' in r.stdout or 'token accuracy' in r.stdout  # tools/test.py's summary

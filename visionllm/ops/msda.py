@@ -4,13 +4,18 @@ mmcv's compiled deformable attention runs only on CUDA / MLU / MUSA / NPU tensor
 pure-PyTorch path (3 ``grid_sample`` calls, a ``stack`` of the sampled values and a weighted sum), the
 largest single cost of the tiny detection decoder's training step. ``csrc/msda_cpu.cpp`` computes the
 same function without materialising the sampled values (forward + backward about 4x faster at the
-encoder's shapes). It is built once with ``torch.utils.cpp_extension`` (about 30 s, cached in
-``~/.cache/torch_extensions``). :func:`install_cpu_msda` makes mmcv's ``MultiScaleDeformableAttention``
-use it for float32 / float64 CPU tensors; anything else, a failed build or ``VISIONLLM_MSDA_KERNEL=0``
-keeps mmcv's path.
+encoder's shapes). It is built once with ``torch.utils.cpp_extension`` (about 30 s, cached in a folder of
+``~/.cache/torch_extensions`` (or ``$TORCH_EXTENSIONS_DIR``) named after the source file's path and content,
+so two checkouts never rebuild over each other; a build lock left by a killed build is removed after
+:data:`STALE_LOCK_S` instead of blocking every later run). :func:`install_cpu_msda` makes mmcv's
+``MultiScaleDeformableAttention`` use it for float32 / float64 CPU tensors; anything else, a failed build or
+``VISIONLLM_MSDA_KERNEL=0`` keeps mmcv's path.
 """
+import hashlib
 import importlib
 import os
+import sys
+import time
 from pathlib import Path
 
 import torch
@@ -18,13 +23,46 @@ from torch import Tensor
 
 SOURCE = Path(__file__).parent / 'csrc' / 'msda_cpu.cpp'
 _state = dict(kernel=None, tried=False)
+STALE_LOCK_S = 300.0  # a build takes well under a minute; a lock older than this belongs to a killed build
+
+
+def build_dir(source: Path, name: str) -> Path:
+    """The kernel's own build folder: one per source file (path and content), Python and torch version."""
+    from torch.utils.cpp_extension import get_default_build_root
+    root = os.environ.get('TORCH_EXTENSIONS_DIR') or get_default_build_root()
+    key = hashlib.sha1(b'\0'.join([str(source.resolve()).encode(), source.read_bytes(), sys.version.encode(),
+                                    torch.__version__.encode()])).hexdigest()[:12]
+    return Path(root) / f'{name}_{key}'
+
+
+def clear_stale_lock(folder: Path, stale_s: float = STALE_LOCK_S, poll_s: float = 1.0) -> bool:
+    """Wait while another process holds ``folder/lock``; remove it once it is older than ``stale_s``
+    (torch waits on a lock forever). True when a stale lock was removed."""
+    lock = folder / 'lock'
+    while lock.exists():
+        try:
+            age = time.time() - lock.stat().st_mtime
+        except FileNotFoundError:  # the other build just finished
+            return False
+        if age > stale_s:
+            from mmengine.logging import print_log
+            lock.unlink(missing_ok=True)
+            print_log(f'removed a stale build lock {lock} ({age:.0f} s old, left by a killed build)',
+                      logger='current', level=30)
+            return True
+        time.sleep(poll_s)
+    return False
 
 
 def build_kernel(source: Path = SOURCE, name: str = 'visionllm_msda_cpu'):
     """Compile (or load the cached build of) ``source``; None, with a logged line naming why, on failure."""
     try:
         from torch.utils.cpp_extension import load
-        return load(name, [str(source)], extra_cflags=['-O3', '-fopenmp'], extra_ldflags=['-fopenmp'])
+        folder = build_dir(source, name)
+        folder.mkdir(parents=True, exist_ok=True)
+        clear_stale_lock(folder)
+        return load(name, [str(source)], extra_cflags=['-O3', '-fopenmp'], extra_ldflags=['-fopenmp'],
+                    build_directory=str(folder))
     except Exception as err:  # no compiler, no ninja, a compile error: mmcv's PyTorch path still works
         from mmengine.logging import print_log
         reason = ' '.join(str(err).split())[-300:]  # one line
