@@ -20,6 +20,7 @@ from visionllm.utils.errors import BadSampleError, PromptError
 from visionllm.utils.names import name_problem
 
 from .image_inputs import ImageInput, LoadedImage, list_images, load_image, rle_at, to_original
+from .tile_size import sync_tile_size
 
 DEFAULT_MAX_IMAGE_SIZE = 1333  # longer side; larger images are downscaled for the model (mmdet's test scale)
 
@@ -89,6 +90,7 @@ class VisionLLMInferencer:
 
     def _setup(self, model, cfg: Config, max_classes_per_prompt: int, max_image_size: Optional[int]) -> None:
         self.cfg, self.model = cfg, model
+        sync_tile_size(cfg, getattr(getattr(model, 'mllm', None), 'tile_size', None))
         self.pipeline = Compose(cfg.infer_pipeline)
         self.after_loading = Compose(self.pipeline.transforms[1:])  # the inferencer loads images itself
         # no storage backends: the inferencer writes its pictures itself

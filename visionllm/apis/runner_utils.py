@@ -94,6 +94,8 @@ def build_runner_cfg(config: str, cfg_options: Optional[dict] = None, work_dir: 
     if cfg_options:
         propagate_variables(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
+    from visionllm.apis.tile_size import sync_tile_size
+    sync_tile_size(cfg)
     cfg.launcher = launcher
     cfg.work_dir = work_dir or cfg.get('work_dir') or osp.join('work_dirs', osp.splitext(osp.basename(config))[0])
     if amp:

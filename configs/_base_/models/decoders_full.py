@@ -2,6 +2,9 @@
 # queries), Mask2Former-pixel-decoder segmentation, pose on ResNet-50, SD-1.5-shaped UNet + VAE.
 full_det_decoder = dict(
     type='OVDetectionDecoder', mask_in_channels=256, max_classes=128, num_points=12544,
+    # RoI class refiner on ResNet-50's stride-4 / stride-8 outputs; name term in the class embeddings
+    roi_refine=dict(in_channels=(256, 512), gt_loss_weight=2.0, gt_copies=4, cos_gain=0.5), name_embedding=True,
+    test_cfg=dict(max_per_img=300, score_thr=0.0, mask_thr=0.5),
     detector=dict(
         num_queries=900, with_box_refine=True, as_two_stage=True,
         backbone=dict(type='mmdet.ResNet', depth=50, num_stages=4, out_indices=(0, 1, 2, 3), frozen_stages=1,
