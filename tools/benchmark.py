@@ -36,15 +36,20 @@ def _offline_tokenizer(cfg):
         cfg.model.mllm.pop('pretrained', None)
 
 
-def _model(config, weights=None, cfg_options=None):
+def _model(config, weights=None, cfg_options=None, cut=False):
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmengine.runner import load_checkpoint
 
+    from visionllm.apis.cut_depth import cut_depth
+    from visionllm.apis.tile_size import sync_tile_size
     from visionllm.registry import MODELS
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    if cut:
+        cut_depth(cfg)
+    sync_tile_size(cfg)
     if not weights:
         _offline_tokenizer(cfg)
     init_default_scope('visionllm')
@@ -71,7 +76,7 @@ def bench_step(args):
     import torch
     from torch.utils.flop_counter import FlopCounterMode
     device = torch.device(args.device)
-    cfg, model = _model(args.config)
+    cfg, model = _model(args.config, cfg_options=_options(args.cfg_options), cut=args.cut_depth)
     model.to(device).train()
     opt = torch.optim.AdamW(model.parameters(), 1e-4, fused=True)  # as configs/_base_/schedules
     parts = dict(mllm=0.0, superlink=0.0, decoders=0.0, total=0.0)
@@ -99,6 +104,30 @@ def bench_step(args):
     peak = args.peak_tflops or next((v for k, v in PEAK_BF16_TFLOPS.items() if k in where), None)
     mfu = f'{achieved / peak * 100:.1f} % of {peak:g} TFLOP/s' if peak else 'n/a (give --peak-tflops)'
     print(f'  FLOPs/step {flops / 1e9:.1f} GFLOP   achieved {achieved:.3f} TFLOP/s   MFU {mfu}')
+    kind = 'allocated on the GPU' if device.type == 'cuda' else 'resident'
+    print(f'  peak memory {_peak_gib(device):.2f} GiB ({kind})')
+
+
+def _options(pairs) -> dict:
+    """``key=value`` strings (values parsed as Python literals where they are) -> dict."""
+    import ast
+    out = {}
+    for pair in pairs or []:
+        key, _, value = pair.partition('=')
+        try:
+            out[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            out[key] = value
+    return out
+
+
+def _peak_gib(device) -> float:
+    import resource
+
+    import torch
+    if device.type == 'cuda':
+        return torch.cuda.max_memory_allocated(device) / 2**30
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
 def _clock() -> float:
@@ -149,14 +178,15 @@ def bench_latency(args):
 
     from visionllm.datasets import prompts
     from visionllm.datasets.synthetic import all_categories
-    cfg, model = _model(args.config, args.weights)
-    model.eval()
+    device = torch.device(args.device)
+    cfg, model = _model(args.config, args.weights, _options(args.cfg_options), cut=args.cut_depth)
+    model.to(device).eval()
     names = all_categories()[:args.num_classes]
     images = _batches(cfg, 1, 'test_dataloader', batch_size=8)[0]
 
     def run(free: bool, bs: int):
         n = len(images['data_samples'])
-        t0 = time.perf_counter()
+        t0 = _clock()
         for s in range(0, n, bs):
             batch = dict(inputs={k: v[s:s + bs] for k, v in images['inputs'].items()},
                          data_samples=[d.clone() for d in images['data_samples'][s:s + bs]])
@@ -165,7 +195,7 @@ def bench_latency(args):
                 d.set_metainfo(dict(messages=conv[:1] if free else conv, class_names=names, task='det'))
             with torch.no_grad():
                 model.test_step(batch)
-        return (time.perf_counter() - t0) / n
+        return (_clock() - t0) / n
 
     run(False, 8)  # warm-up
     p1, p8, f1, f8 = run(False, 1), run(False, 8), run(True, 1), run(True, 8)
@@ -173,6 +203,7 @@ def bench_latency(args):
     print(f'  prompted  batch 1 {p1 * 1000:7.1f} ms   batch 8 {p8 * 1000:7.1f} ms   throughput x{p1 / p8:.2f}')
     print(f'  free      batch 1 {f1 * 1000:7.1f} ms   batch 8 {f8 * 1000:7.1f} ms   throughput x{f1 / f8:.2f}')
     print(f'  free / prompted latency (batch 1): x{f1 / p1:.2f}')
+    print(f'  peak memory {_peak_gib(device):.2f} GiB')
 
 
 # headline keys of the task metrics: box / mask mAP, mIoU and keypoint AP, each on all / seen / unseen names
@@ -370,6 +401,12 @@ def main():
     s.add_argument('config')
     s.add_argument('--weights')
     s.add_argument('--num-classes', type=int, default=30)
+    s.add_argument('--device', default='cpu', help='cpu or cuda')
+    for name in ('step', 'latency'):
+        s = sub.choices[name]
+        s.add_argument('--cut-depth', action='store_true',
+                       help='one layer per stack (visionllm.apis.cut_depth): full-size widths on a CPU')
+        s.add_argument('--cfg-options', nargs='+', default=[], help='key=value config overrides')
     s = sub.add_parser('compare')
     for a in ('config_a', 'ckpt_a', 'config_b', 'ckpt_b'):
         s.add_argument(a)

@@ -6,32 +6,13 @@ import torch
 from mmengine.runner import Runner
 
 from tests.conftest import tiny_config
+from visionllm.apis.cut_depth import cut_depth
 from visionllm.apis.tile_size import sync_tile_size
 from visionllm.registry import MODELS
 
 FULL = 'configs/visionllm/visionllm_internvl3-1b_det-seg-pose-gen-edit_8xb4-20k_synthetic-full.py'
 DATASET = dict(det='CocoOVDDataset', seg='SemSegDataset', pose='CocoKeypointDataset', gen='TextToImageDataset',
                edit='EditDataset')
-
-
-def cut_depth(cfg) -> None:
-    """One layer per stack, two UNet levels and 256 px diffusion images; widths, heads, tiles, query and slot
-    counts stay those of the config."""
-    m = cfg.model
-    m.mllm.vision_config.num_hidden_layers = 1
-    m.mllm.text_config.num_hidden_layers = 1
-    m.mllm.gradient_checkpointing = False
-    det = m.decoders.det.detector
-    det.encoder.num_layers = det.decoder.num_layers = 1
-    m.decoders.seg.pixel_decoder.encoder.num_layers = 1
-    for family in ('gen', 'edit'):  # the UNet's first two levels (320 / 640 channels), 256 px images
-        m.decoders[family].image_size = 256
-        m.decoders[family].unet.update(
-            sample_size=256 // 8, layers_per_block=1, block_out_channels=(320, 640),
-            down_block_types=('CrossAttnDownBlock2D', 'DownBlock2D'),
-            up_block_types=('UpBlock2D', 'CrossAttnUpBlock2D'))
-        m.decoders[family].vae.layers_per_block = 1
-        m.decoders[family].test_cfg = dict(num_inference_steps=1, guidance_scale=1.0, seed=0)
 
 
 def _batch(cfg, family: str, split: str):

@@ -37,9 +37,10 @@ def init_cpu_distributed(cfg) -> None:
     """With ``launcher='pytorch'`` and no CUDA: init a gloo process group from torchrun's env vars."""
     import torch
     import torch.distributed as dist
-    if cfg.launcher != 'pytorch' or torch.cuda.is_available() or dist.is_initialized():
+    if cfg.launcher != 'pytorch' or torch.cuda.is_available():
         return
-    dist.init_process_group('gloo')
+    if not dist.is_initialized():  # (a second runner in the same process reuses the group)
+        dist.init_process_group('gloo')
     cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
     if cfg.get('runner_type', 'Runner') == 'Runner':
         cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None,

@@ -180,6 +180,9 @@ class VisionLLM(BaseModel):
         unused_banks = [b for f, b in self.superlink.banks.items() if f not in conditions]
         if unused_banks:  # keep every parameter in the graph for DDP
             losses['lm.loss'] = losses['lm.loss'] + sum(b.sum() for b in unused_banks) * 0.0
+        if inputs['pixel_values'] is None and self.touch_unused_decoders:  # a batch without images (text to
+            # image): the image path gets a zero gradient, as on ranks whose batch has images
+            losses['lm.loss'] = losses['lm.loss'] + sum(p.sum() for p in self.mllm.image_parameters()) * 0.0
         for family, decoder in self.decoders.items():
             if family not in conditions:
                 if self.touch_unused_decoders:

@@ -5,11 +5,11 @@ format (``pretrained=``; the InternVL3-*-hf layout). Nothing is downloaded.
 """
 import os
 import os.path as osp
-from typing import Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.model import BaseModule
-from torch import Tensor
+from torch import Tensor, nn
 
 from visionllm.registry import MODELS
 from visionllm.utils.errors import ConfigError
@@ -118,6 +118,11 @@ class InternVLMLLM(BaseModule):
     def encode_images(self, pixel_values: Tensor) -> Tensor:
         """Tiles [T, 3, s, s] (normalized) -> image tokens [T, num_image_tokens, D]."""
         return self.model.model.get_image_features(pixel_values=pixel_values).pooler_output
+
+    def image_parameters(self) -> List[nn.Parameter]:
+        """Trainable parameters of the image path (vision tower + projector)."""
+        model = self.model.model
+        return [p for m in (model.vision_tower, model.multi_modal_projector) for p in m.parameters() if p.requires_grad]
 
     def embed_tokens(self, input_ids: Tensor) -> Tensor:
         """[B, L] -> [B, L, D]."""
