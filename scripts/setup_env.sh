@@ -18,9 +18,15 @@ PY=${PYTHON:-python3}
 PIP=(.venv/bin/python -m pip --disable-pip-version-check -q)
 C=(-c requirements/constraints.txt -c requirements/lock.txt)
 stamp=.venv/.visionllm-installed
-want="$(cat requirements/*.txt setup.py | sha1sum | cut -c1-12)-t$TESTS-d$DS-o$OPS"
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
-  echo "[setup] .venv is up to date"; exit 0
+hash="$(cat requirements/*.txt setup.py | sha1sum | cut -c1-12)"
+want="$hash-t$TESTS-d$DS-o$OPS"
+if [ -f "$stamp" ]; then  # up to date: same requirements, and every extra asked for already installed
+  IFS=- read -r h t d o < "$stamp" || true
+  if [ "$h" = "$hash" ] && [ "${t#t}" -ge "$TESTS" ] && [ "${d#d}" -ge "$DS" ] && [ "${o#o}" -ge "$OPS" ]; then
+    echo "[setup] .venv is up to date"; exit 0
+  fi
+  TESTS=$(( TESTS > ${t#t} ? TESTS : ${t#t} )); DS=$(( DS > ${d#d} ? DS : ${d#d} )); OPS=$(( OPS > ${o#o} ? OPS : ${o#o} ))
+  want="$hash-t$TESTS-d$DS-o$OPS"
 fi
 t0=$(date +%s)
 "${PIP[@]}" install "${C[@]}" --upgrade pip setuptools wheel

@@ -65,3 +65,16 @@ def test_test_split_is_scored(path):
     val_side = str(cfg.val_dataloader.to_dict()) + str(cfg.val_evaluator)
     assert 'test' in test_side and not re.search(r'[_/]val\b|val\.json', test_side), path
     assert not re.search(r'[_/]test\b|test\.json', val_side), path
+
+
+@pytest.mark.parametrize('path', CONFIGS)
+def test_evaluation_datasets_build(path, synth_root, tokenizer_dir, tmp_path):
+    """The validation and test sets of every config build (several tasks side by side included) and
+    give a sample from their first and last part."""
+    cfg = tiny_config(path, synth_root, tokenizer_dir, str(tmp_path))
+    with DefaultScope.overwrite_default_scope('visionllm'):
+        for key in ('val_dataloader', 'test_dataloader'):
+            ds = DATASETS.build(cfg[key].dataset)
+            for idx in (0, len(ds) - 1):
+                sample = ds[idx]
+                assert 'inputs' in sample or 'skipped' in sample, (key, idx)

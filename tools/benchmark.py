@@ -54,7 +54,16 @@ def _model(config, weights=None, cfg_options=None, cut=False):
         _offline_tokenizer(cfg)
     init_default_scope('visionllm')
     model = MODELS.build(cfg.model)
-    model.init_weights()
+    import logging
+
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)  # init_weights logs every parameter's initialiser
+    try:
+        model.init_weights()
+    finally:
+        logger.setLevel(level)
     if weights:
         load_checkpoint(model, weights, map_location='cpu', logger='silent')
     return cfg, model

@@ -34,13 +34,13 @@ train_dataloader = dict(
     **loader)
 val_dataloader = dict(
     batch_size=8, sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type='ConcatDataset', ignore_keys=['classes', 'palette', 'keypoint_names', 'skeleton'],
+    dataset=dict(type='TaskConcatDataset',
                  datasets=[{{_base_.det_val}}, {{_base_.grd_val}}, {{_base_.seg_val}}, {{_base_.pose_val}},
                            {{_base_.gen_val}}, {{_base_.edit_val}}, {{_base_.caption_val}}, {{_base_.vqa_val}}]),
     **loader)
 test_dataloader = dict(
     batch_size=8, sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type='ConcatDataset', ignore_keys=['classes', 'palette', 'keypoint_names', 'skeleton'],
+    dataset=dict(type='TaskConcatDataset',
                  datasets=[{{_base_.det_test}}, {{_base_.grd_test}}, {{_base_.seg_test}}, {{_base_.pose_test}},
                            {{_base_.gen_test}}, {{_base_.edit_test}}, {{_base_.caption_test}}, {{_base_.vqa_test}}]),
     **loader)

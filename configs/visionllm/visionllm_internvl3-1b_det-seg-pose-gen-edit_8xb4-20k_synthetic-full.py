@@ -26,7 +26,7 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', by_epoch=False, begin=500, end=max_iters, eta_min_ratio=0.05),
 ]
 loader = dict(num_workers=4, persistent_workers=True, collate_fn=dict(type='visionllm.visionllm_collate'))
-eval_sets = dict(type='ConcatDataset', ignore_keys=['classes', 'palette', 'keypoint_names', 'skeleton'])
+eval_sets = dict(type='TaskConcatDataset')
 train_dataloader = dict(
     batch_size=4, sampler=dict(type='InfiniteSampler', shuffle=True),
     batch_sampler=dict(type='TaskGroupedBatchSampler'),  # one decoder family per step on every rank

@@ -9,7 +9,8 @@ from .referring_dataset import ReferringDataset
 from .samplers import TaskGroupedBatchSampler
 from .semseg_dataset import SemSegDataset
 from .skipping import SkipBadSamplesMixin, visionllm_collate
+from .task_concat import TaskConcatDataset
 
 __all__ = ['CocoOVDDataset', 'ConversationDataset', 'EditDataset', 'TextToImageDataset',
            'CocoKeypointDataset', 'MixtureDataset', 'ReferringDataset', 'TaskGroupedBatchSampler',
-           'SemSegDataset', 'SkipBadSamplesMixin', 'visionllm_collate']
+           'SemSegDataset', 'SkipBadSamplesMixin', 'TaskConcatDataset', 'visionllm_collate']
