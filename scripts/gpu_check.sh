@@ -36,10 +36,14 @@ $PY tools/benchmark.py latency "$CFG" "${LATENCY[@]}" "${CUT[@]}" --num-classes 
 echo "== ZeRO-2, $NPROC process(es), $ITERS iterations"
 RUN_CFG=$OUT/config.py
 $PY - "$CFG" "$RUN_CFG" "$MODE" <<'EOF'
+import os.path as osp
 import sys
+
 from mmengine.config import Config
 from visionllm.apis.cut_depth import cut_depth
 cfg = Config.fromfile(sys.argv[1])
+if not osp.isdir(cfg.model.mllm.tokenizer.path):  # random init: the offline BPE (vocabulary from the config)
+    cfg.model.mllm.tokenizer = dict(path='data/tokenizers/synthetic-bpe', train_if_missing=True)
 if sys.argv[3] == '--cpu-cut':
     cut_depth(cfg)
     cfg.optim_wrapper.type = 'OptimWrapper'  # no bf16 autocast on CPU
@@ -48,7 +52,10 @@ for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
     cfg[key].num_workers, cfg[key].persistent_workers = 0, False
 cfg.dump(sys.argv[2])
 EOF
+rc=0
 /usr/bin/time -v tools/dist_train.sh "$RUN_CFG" "$NPROC" --deepspeed zero2 --work-dir "$OUT/zero2" \
   --cfg-options train_cfg.max_iters=$ITERS train_cfg.val_interval=100000 default_hooks.logger.interval=1 \
-  default_hooks.checkpoint.interval=100000 default_hooks.checkpoint.save_last=False 2>&1 | grep -E "Iter\(train\)|Maximum resident|Elapsed|Error|error" || true
+  default_hooks.checkpoint.interval=100000 default_hooks.checkpoint.save_last=False > "$OUT/zero2.log" 2>&1 || rc=$?
+grep -E "Iter\(train\)|Maximum resident|Elapsed|Error|error" "$OUT/zero2.log" || true
+[ "$rc" = 0 ] || { echo "ZeRO-2 run failed (exit $rc): $OUT/zero2.log" >&2; exit "$rc"; }
 echo "== done: $OUT/log.txt"
