@@ -42,10 +42,12 @@ def _model(config, weights=None, cfg_options=None, cut=False):
     from mmengine.runner import load_checkpoint
 
     from visionllm.apis.cut_depth import cut_depth
+    from visionllm.apis.runner_utils import propagate_variables
     from visionllm.apis.tile_size import sync_tile_size
     from visionllm.registry import MODELS
     cfg = Config.fromfile(config)
     if cfg_options:
+        propagate_variables(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
     if cut:
         cut_depth(cfg)

@@ -59,17 +59,39 @@ def _follow(value: str, old: str, new: str) -> str:
     return value
 
 
+_SIZED_TRANSFORMS = {'Resize', 'RandomResize', 'RandomChoiceResize', 'RandomCrop', 'Pad', 'CenterCrop'}
+_SIZE_KEYS = {'scale', 'scales', 'crop_size', 'size'}
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _resized(value, old: int, new: int):
+    """``value`` (a side, a (w, h) pair or a list of them) with each ``old`` side replaced by ``new``."""
+    if _is_int(value):
+        return new if value == old else value
+    if isinstance(value, (list, tuple)):
+        return type(value)(_resized(v, old, new) for v in value)
+    return value
+
+
 def propagate_variables(cfg, options: dict) -> None:
     """Make top-level string variables of a config (``data_root``, ``train_ann`` ...) set with --cfg-options
     reach the values that were built from them when the file was read (``data_root + 'annotations/...'``
-    in datasets and evaluators), as a user of the variable expects. Changes ``cfg`` in place."""
+    in datasets and evaluators), as a user of the variable expects; ``image_size`` likewise reaches the
+    sides equal to its old value in every resize / crop / pad transform. Changes ``cfg`` in place."""
     pairs = [(k, cfg[k], v) for k, v in options.items()
              if '.' not in k and isinstance(cfg.get(k), str) and cfg[k] and isinstance(v, str) and v != cfg[k]]
-    if not pairs:
+    sizes = [(cfg[k], v) for k, v in options.items() if k == 'image_size' and _is_int(cfg.get(k)) and _is_int(v)
+             and v != cfg[k]]
+    if not pairs and not sizes:
         return
 
     def walk(node):
         if isinstance(node, dict):
+            if sizes and isinstance(node.get('type'), str) and node['type'].split('.')[-1] in _SIZED_TRANSFORMS:
+                node = {k: _resized(v, *sizes[0]) if k in _SIZE_KEYS else v for k, v in node.items()}
             return {k: walk(v) for k, v in node.items()}
         if isinstance(node, (list, tuple)):
             return type(node)(walk(v) for v in node)

@@ -4,6 +4,7 @@ from .coco_ovd import CocoOVDDataset
 from .conversation_dataset import ConversationDataset
 from .image_pair_dataset import EditDataset, TextToImageDataset
 from .keypoint_dataset import CocoKeypointDataset
+from .lvis_ovd import LvisOVDDataset
 from .mixture import MixtureDataset
 from .referring_dataset import ReferringDataset
 from .samplers import TaskGroupedBatchSampler
@@ -12,5 +13,5 @@ from .skipping import SkipBadSamplesMixin, visionllm_collate
 from .task_concat import TaskConcatDataset
 
 __all__ = ['CocoOVDDataset', 'ConversationDataset', 'EditDataset', 'TextToImageDataset',
-           'CocoKeypointDataset', 'MixtureDataset', 'ReferringDataset', 'TaskGroupedBatchSampler',
+           'CocoKeypointDataset', 'LvisOVDDataset', 'MixtureDataset', 'ReferringDataset', 'TaskGroupedBatchSampler',
            'SemSegDataset', 'SkipBadSamplesMixin', 'TaskConcatDataset', 'visionllm_collate']

@@ -14,7 +14,9 @@ from .skipping import SkipBadSamplesMixin
 class CocoOVDDataset(SkipBadSamplesMixin, CocoDataset):
     """mmdet's CocoDataset whose class list comes from the file's ``categories`` (in the file's order, which
     is the order of mmdet's labels, whatever the ids) unless ``metainfo=dict(classes=...)`` is given; every
-    sample carries the dataset class names (``dataset_classes``) for the prompt builder.
+    sample carries the dataset class names (``dataset_classes``) for the prompt builder. Test prompts list
+    the names by category id (``prompt_classes``), so that the numbers do not depend on the order in which
+    a file happens to list its categories.
 
     Malformed files raise :class:`DataFormatError` naming the file and the offending field.
 
@@ -50,13 +52,19 @@ class CocoOVDDataset(SkipBadSamplesMixin, CocoDataset):
                                       f'got {box!r}')
             if 'image_id' not in a or 'category_id' not in a:
                 raise DataFormatError(f'{self.ann_file}: `annotations[{k}]` lacks `image_id` or `category_id`')
+        ids = {c['name']: c['id'] for c in raw['categories']}
         if not self._metainfo.get('classes'):  # mmdet's convention: labels follow the file's category order
             self._metainfo['classes'] = tuple(c['name'] for c in raw['categories'])
+            prompt = tuple(sorted(self._metainfo['classes'], key=lambda n: ids[n]))
+        else:
+            prompt = tuple(self._metainfo['classes'])
         del raw
         data_list = super().load_data_list()
         classes = tuple(self._metainfo['classes'])
         for d in data_list:
             d['dataset_classes'] = classes
+            if self.test_mode:
+                d['prompt_classes'] = prompt
         if self.test_mode and self.class_chunk and len(classes) > self.class_chunk:
             n = self.class_chunk
             data_list = [dict(d, class_range=(k, min(k + n, len(classes)))) for d in data_list

@@ -53,25 +53,7 @@ class OVCocoMetric(CocoMetric):
         """The class list always comes from the annotation file."""
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
-        keep = []
-        for s in data_samples:
-            if s.get('task') not in self.tasks or s.get('answer_mode', 'prompted') != self.answer_mode:
-                continue
-            if 'pred_instances' not in s:  # free mode and the LLM emitted no routing token: no detections
-                h, w = s['ori_shape']
-                s = dict(s, pred_instances=dict(bboxes=torch.zeros(0, 4), scores=torch.zeros(0),
-                                                labels=torch.zeros(0, dtype=torch.long), label_names=[],
-                                                masks=torch.zeros(0, h, w, dtype=torch.bool)))
-            pred = dict(s['pred_instances'])
-            names = pred.get('label_names')
-            if names is None:
-                names = [s['class_names'][int(i)] for i in pred['labels']]
-            ok = np.array([n in self._index for n in names], bool)
-            pred['labels'] = pred['labels'].new_tensor([self._index[n] for n, k in zip(names, ok) if k])
-            for k in ('bboxes', 'scores', 'masks'):
-                if k in pred:
-                    pred[k] = pred[k][ok.tolist()] if len(ok) else pred[k][:0]
-            keep.append(dict(s, pred_instances=pred))
+        keep = map_predicted_names(data_samples, self._index, self.tasks, self.answer_mode)
         if keep:
             super().process(data_batch, keep)
 
@@ -96,3 +78,29 @@ class OVCocoMetric(CocoMetric):
         finally:
             self.metrics = metrics
         return out
+
+
+def map_predicted_names(data_samples: Sequence[dict], index: Dict[str, int], tasks: Sequence[str],
+                        answer_mode: str) -> list:
+    """Samples of ``tasks`` / ``answer_mode`` with predicted labels re-indexed into the annotation file's
+    category order by name (``index``: name -> position); names not in the file are dropped."""
+    keep = []
+    for s in data_samples:
+        if s.get('task') not in tasks or s.get('answer_mode', 'prompted') != answer_mode:
+            continue
+        if 'pred_instances' not in s:  # free mode and the LLM emitted no routing token: no detections
+            h, w = s['ori_shape']
+            s = dict(s, pred_instances=dict(bboxes=torch.zeros(0, 4), scores=torch.zeros(0),
+                                            labels=torch.zeros(0, dtype=torch.long), label_names=[],
+                                            masks=torch.zeros(0, h, w, dtype=torch.bool)))
+        pred = dict(s['pred_instances'])
+        names = pred.get('label_names')
+        if names is None:
+            names = [s['class_names'][int(i)] for i in pred['labels']]
+        ok = np.array([n in index for n in names], bool)
+        pred['labels'] = pred['labels'].new_tensor([index[n] for n, k in zip(names, ok) if k])
+        for k in ('bboxes', 'scores', 'masks'):
+            if k in pred:
+                pred[k] = pred[k][ok.tolist()] if len(ok) else pred[k][:0]
+        keep.append(dict(s, pred_instances=pred))
+    return keep

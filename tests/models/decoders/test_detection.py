@@ -131,3 +131,16 @@ def test_predict_original_coordinates_and_chunking(decoder):
     assert p0.bboxes[:, 0::2].max() <= 128 and p0.bboxes[:, 1::2].max() <= 128  # ori_shape = 2 x img_shape
     assert p0.masks.shape[1:] == (128, 128) and p0.masks.dtype == torch.bool
     assert (p0.scores[:-1] >= p0.scores[1:]).all()
+
+
+def test_masks_in_box_stay_inside_their_predicted_boxes(decoder):
+    decoder.eval()
+    s = _samples()[0]
+    logits = torch.full((2, 16, 16), 5.0)  # masks that cover the whole image
+    boxes = torch.tensor([[10.0, 20.0, 40.0, 30.0], [0.0, 0.0, 128.0, 128.0]])  # original pixels (128 x 128)
+    whole = decoder._masks_at_original(logits, s)
+    inside = decoder._masks_at_original(logits, s, boxes, max_floats=128 * 128)  # one mask per step
+    assert whole.all()
+    ys, xs = torch.nonzero(inside[0], as_tuple=True)
+    assert (xs.min(), xs.max(), ys.min(), ys.max()) == (10, 39, 20, 29)
+    assert inside[1].all() and inside.sum() == 30 * 10 + 128 * 128

@@ -31,7 +31,8 @@ class BuildDetectionConversation(BaseTransform):
 
     Training: sometimes all classes (``p_all``), otherwise the positives plus random negatives,
     shuffled; at most ``max_classes`` (positives beyond that are dropped with their boxes). Test:
-    all dataset classes in dataset order, or the sample's chunk of them (``class_range``, set by
+    all dataset classes in the dataset's prompt order (``prompt_classes`` if the sample has it, else
+    ``dataset_classes``), or the sample's chunk of them (``class_range``, set by
     ``CocoOVDDataset(class_chunk=...)``). The class order defines the label index: gt labels are
     remapped to positions in ``class_names``.
 
@@ -68,7 +69,8 @@ class BuildDetectionConversation(BaseTransform):
         if 'gt_ignore_flags' in results:  # crowd regions are not objects to name
             _keep(results, ~np.asarray(results['gt_ignore_flags'], bool))
         dataset_names = list(results['dataset_classes'])
-        names = self.classes or dataset_names
+        names = self.classes or (list(results.get('prompt_classes') or dataset_names) if self.test_mode
+                                 else dataset_names)
         if self.test_mode and 'class_range' in results:
             names = names[results['class_range'][0]:results['class_range'][1]]
         labels = np.asarray(results.get('gt_bboxes_labels', np.zeros(0, np.int64)))

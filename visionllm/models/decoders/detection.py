@@ -15,7 +15,6 @@ import torch
 import torch.nn.functional as F
 from mmcv.ops import point_sample
 from mmdet.models.layers import MLP
-from mmdet.models.utils import get_uncertain_point_coords_with_randomness
 from mmdet.structures.bbox import bbox_cxcywh_to_xyxy
 from mmengine.config import ConfigDict
 from mmengine.registry import DefaultScope
@@ -29,6 +28,7 @@ from visionllm.utils.errors import ConfigError
 from .base import BaseTaskDecoder
 from .batch_matching import xyxy_pixel_preds
 from .local_averages import local_avg_factors
+from .mask_points import mask_loss_points
 from .roi import RoIClassRefiner
 
 
@@ -67,13 +67,18 @@ class OVDetectionDecoder(BaseTaskDecoder):
             ablation that measures what the LLM's states add.
         max_classes: classes per forward (contrastive width); longer lists are chunked at test time.
         num_points / oversample_ratio / importance_sample_ratio: mask-loss point sampling.
+        mask_box_points: share of those points drawn around each object's box instead of over the whole
+            image (``visionllm.models.decoders.mask_points``): needed when objects are small against the
+            image (e.g. nuclei in a slide); 0 is Mask2Former's sampling.
         loss_mask / loss_dice: mmdet loss configs of the mask branch.
-        test_cfg: ``max_per_img``, ``score_thr``, ``mask_thr``.
+        test_cfg: ``max_per_img``, ``score_thr``, ``mask_thr``; ``mask_in_box=True`` keeps each mask inside its
+            predicted box (as box-based instance segmenters do): with many small objects, masks early in
+            training are broad blobs whose mask AP is 0 until they are cut to their boxes.
     """
 
     def __init__(self, detector: dict, condition_dims: int, routing_tokens, num_queries: int,
                  mask_in_channels: Optional[int] = 64, max_classes: int = 64, num_points: int = 784,
-                 oversample_ratio: float = 3.0, importance_sample_ratio: float = 0.75,
+                 oversample_ratio: float = 3.0, importance_sample_ratio: float = 0.75, mask_box_points: float = 0.0,
                  loss_mask: Optional[dict] = None, loss_dice: Optional[dict] = None,
                  roi_refine: Optional[dict] = None, name_embedding: bool = False, slot_states: bool = True,
                  test_cfg: Optional[dict] = None, init_cfg=None):
@@ -108,7 +113,8 @@ class OVDetectionDecoder(BaseTaskDecoder):
         self.roi_refiner = RoIClassRefiner(embed_dims=d, **roi_refine) if roi_refine else None
         self.num_points, self.oversample_ratio = num_points, oversample_ratio
         self.importance_sample_ratio = importance_sample_ratio
-        self.test_cfg = dict(dict(max_per_img=100, score_thr=0.0, mask_thr=0.5), **(test_cfg or {}))
+        self.mask_box_points = mask_box_points
+        self.test_cfg = dict(dict(max_per_img=100, score_thr=0.0, mask_thr=0.5, mask_in_box=False), **(test_cfg or {}))
 
     # ---- conditions -> "text" features --------------------------------------------------------------
     def class_features(self, conditions: TaskConditions, num_samples: int):
@@ -218,21 +224,22 @@ class OVDetectionDecoder(BaseTaskDecoder):
                 assigns = head.assigner.assign_batch(pred, gts, metas)
             else:
                 assigns = [head.assigner.assign(p, g, m) for p, g, m in zip(pred, gts, metas)]
-        preds, targets = [], []
+        preds, targets, boxes = [], [], []
+        H, W = metas[0]['batch_input_shape'] if metas else (1, 1)
         for b, assign in zip(batch, assigns):
             q = torch.nonzero(assign.gt_inds > 0).flatten()
             gt_idx = assign.gt_inds[q] - 1
             preds.append(torch.einsum('nd,dhw->nhw', self.mask_embed(hs_last[b, q]), mask_feats[b]))
             gm = data_samples[b].gt_instances.masks[gt_idx.cpu()].to(mask_feats.device).float()
-            H, W = metas[0]['batch_input_shape']
             targets.append(F.pad(gm, (0, W - gm.shape[-1], 0, H - gm.shape[-2])))
+            boxes.append(det_samples[b].gt_instances.bboxes[gt_idx] / mask_feats.new_tensor([W, H, W, H]))
         if not preds:
             zero = mask_feats.sum() * 0.0 + sum(p.sum() for p in self.mask_embed.parameters()) * 0.0
             return dict(loss_mask=zero, loss_dice=zero)
         pred, target = torch.cat(preds)[:, None], torch.cat(targets)[:, None]
         with torch.no_grad():
-            points = get_uncertain_point_coords_with_randomness(pred, None, self.num_points, self.oversample_ratio,
-                                                                self.importance_sample_ratio)
+            points = mask_loss_points(pred, torch.cat(boxes).to(pred.dtype), self.num_points, self.oversample_ratio,
+                                      self.importance_sample_ratio, self.mask_box_points)
             tgt_pts = point_sample(target, points).squeeze(1)
         pred_pts = point_sample(pred, points).squeeze(1)
         n = pred.shape[0]
@@ -307,11 +314,13 @@ class OVDetectionDecoder(BaseTaskDecoder):
         inst = InstanceData(bboxes=xyxy, scores=top, labels=labels)
         if mask_feats is not None:
             m = torch.einsum('nd,dhw->nhw', self.mask_embed(hidden[q]), mask_feats[b])
-            inst.masks = self._masks_at_original(m, s)
+            inst.masks = self._masks_at_original(m, s, xyxy if self.test_cfg['mask_in_box'] else None)
         return inst
 
-    def _masks_at_original(self, logits: Tensor, s, max_floats: int = 2 ** 25) -> Tensor:
-        """Mask logits [n, H/4, W/4] of the padded batch -> bool masks [n, oh, ow] of the original image.
+    def _masks_at_original(self, logits: Tensor, s, boxes: Optional[Tensor] = None,
+                           max_floats: int = 2 ** 25) -> Tensor:
+        """Mask logits [n, H/4, W/4] of the padded batch -> bool masks [n, oh, ow] of the original image
+        (inside ``boxes`` [n, 4], x1 y1 x2 y2 in original pixels, when given).
 
         Upsampled (bilinear) and thresholded a few masks at a time, so that at most ``max_floats`` float
         values exist at once whatever the image size: memory is the bool output.
@@ -326,4 +335,11 @@ class OVDetectionDecoder(BaseTaskDecoder):
             m = F.interpolate(logits[None, i:i + step], size=(H, W), mode='bilinear', align_corners=False)
             m = F.interpolate(m[:, :, :h, :w], size=(oh, ow), mode='bilinear', align_corners=False)
             out[i:i + step] = m[0] > thr
+        if boxes is not None:
+            ys = torch.arange(oh, device=out.device, dtype=boxes.dtype)[None, :, None] + 0.5
+            xs = torch.arange(ow, device=out.device, dtype=boxes.dtype)[None, None, :] + 0.5
+            b = boxes[:, :, None, None]
+            for i in range(0, len(out), step):
+                sl = slice(i, i + step)
+                out[sl] &= (ys >= b[sl, 1]) & (ys <= b[sl, 3]) & (xs >= b[sl, 0]) & (xs <= b[sl, 2])
         return out
