@@ -59,7 +59,8 @@ def main():
         import json
         os.makedirs(osp.dirname(osp.abspath(args.json_out)), exist_ok=True)
         with open(args.json_out, 'w') as f:
-            json.dump(metrics, f, indent=1)
+            # numpy / torch scalars (mmseg's metrics give float32) as plain numbers
+            json.dump(metrics, f, indent=1, default=lambda v: v.item() if hasattr(v, 'item') else str(v))
 
 
 if __name__ == '__main__':

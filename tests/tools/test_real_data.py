@@ -4,6 +4,7 @@ import os.path as osp
 
 import pytest
 
+from tests.conftest import REPO
 from tests.real_data import reorder_categories, write_coco_instances
 from tests.tools.test_cli import run
 
@@ -90,20 +91,25 @@ def test_ade20k_config_trains_and_tests_in_mmseg_layout(tmp_path, tokenizer_dir)
 LVIS = 'configs/visionllm/visionllm_internvl-tiny_det_1xb8-2k_lvis.py'
 
 
-def test_lvis_config_trains_and_tests_with_the_lvis_metric(tmp_path, tokenizer_dir):
-    """LVIS v1 format (coco_url paths, 40 names: two prompt chunks per image), lvis package's AP/APr/APc/APf."""
+def test_lvis_config_reads_lvis_and_tests_with_the_lvis_metric(coco_run, tmp_path, tokenizer_dir):
+    """LVIS v1 format (coco_url paths, 40 names: two prompt chunks per image): its training samples, then
+    tools/test.py (the custom-COCO run's checkpoint: the same model) with the lvis package's AP/APr/APc/APf."""
     from tests.real_data import write_lvis
+    from visionllm.apis.runner_utils import build_runner_cfg
+    from visionllm.registry import DATASETS
     root = str(tmp_path / 'coco')
     write_lvis(root)
-    work = str(tmp_path / 'work')
     data = [f'data_root={root}/', 'train_ann=annotations/lvis_v1_val.json', 'val_ann=annotations/lvis_v1_val.json',
             'test_ann=annotations/lvis_v1_val.json', 'image_size=256', f'model.mllm.tokenizer.path={tokenizer_dir}']
-    r = run(['tools/train.py', LVIS, '--work-dir', work, '--cfg-options', *data, 'train_cfg.max_iters=2',
-             'train_cfg.val_interval=100', 'default_hooks.checkpoint.interval=2', *_loader_options('train_dataloader')])
-    assert r.returncode == 0, r.stderr[-3000:]
+    options = dict(o.split('=', 1) for o in data)
+    cfg = build_runner_cfg(osp.join(REPO, LVIS), dict(options, image_size=256), work_dir=str(tmp_path))
+    train = DATASETS.build(cfg.train_dataloader.dataset)
+    sample = train[0]['data_samples']
+    assert sample.metainfo['img_path'].endswith('val2017/000000397133.jpg') and len(sample.gt_instances) > 0
+    assert max(sample.metainfo['img_shape']) <= 256 * 1.25
     out = str(tmp_path / 'metrics.json')
-    r = run(['tools/test.py', LVIS, osp.join(work, 'iter_2.pth'), '--work-dir', work, '--json-out', out,
-             '--cfg-options', *data, *_loader_options('test_dataloader')])
+    r = run(['tools/test.py', LVIS, osp.join(coco_run[1], 'iter_2.pth'), '--work-dir', str(tmp_path / 'work'),
+             '--json-out', out, '--cfg-options', *data, *_loader_options('test_dataloader')])
     assert r.returncode == 0, r.stderr[-3000:]
     with open(out) as f:
         metrics = json.load(f)
