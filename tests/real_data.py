@@ -191,3 +191,34 @@ def write_lvis(root: str, ann_name: str = 'lvis_v1_val.json') -> str:
     with open(path, 'w') as f:
         json.dump(dict(info={}, licenses=[], images=images, annotations=anns, categories=cats), f)
     return path
+
+
+def write_refcoco(root: str) -> str:
+    """mmdet's RefCOCO layout under ``root``: ``train2014/COCO_train2014_*.jpg``, ``refcoco/instances.json``
+    (COCO instances of the coins photo) and ``refcoco/refs(unc).p`` (pickled refs: 2 train, 1 val, 1 testA;
+    sentences with commas). Returns ``root``."""
+    import pickle
+
+    from PIL import Image
+    os.makedirs(osp.join(root, 'train2014'), exist_ok=True)
+    os.makedirs(osp.join(root, 'refcoco'), exist_ok=True)
+    coins, labels = _coins()
+    file = 'COCO_train2014_000000581857.jpg'
+    Image.fromarray(coins).save(osp.join(root, 'train2014', file), quality=95)
+    h, w = coins.shape[:2]
+    anns = _instances(labels, 581857, 3, 1700000, polygons=True)
+    with open(osp.join(root, 'refcoco', 'instances.json'), 'w') as f:
+        json.dump(dict(images=[dict(id=581857, file_name=file, height=h, width=w)], annotations=anns,
+                       categories=[dict(id=3, name='coin', supercategory='object')]), f)
+    by_x = sorted(anns, key=lambda a: a['bbox'][0])
+    said = [('train', by_x[0], ['leftmost coin, near the edge', 'coin on the far left']),
+            ('train', by_x[-1], ['rightmost coin']),
+            ('val', by_x[1], ['second coin from the left, small']),
+            ('testA', by_x[-2], ['second coin from the right', 'the coin next to the rightmost one'])]
+    refs = [dict(ref_id=k, ann_id=a['id'], image_id=581857, category_id=3, split=split, file_name=file,
+                 sent_ids=[10 * k + j for j in range(len(s))],
+                 sentences=[dict(raw=t, sent=t.replace(',', ''), sent_id=10 * k + j, tokens=t.split())
+                            for j, t in enumerate(s)]) for k, (split, a, s) in enumerate(said)]
+    with open(osp.join(root, 'refcoco', 'refs(unc).p'), 'wb') as f:
+        pickle.dump(refs, f)
+    return root

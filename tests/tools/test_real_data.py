@@ -115,3 +115,29 @@ def test_lvis_config_reads_lvis_and_tests_with_the_lvis_metric(coco_run, tmp_pat
         metrics = json.load(f)
     for key in ('bbox_AP', 'bbox_APr', 'bbox_APc', 'bbox_APf', 'segm_AP'):
         assert -1.0 <= metrics[f'det/{key}'] <= 1.0, key
+
+
+REFCOCO = 'configs/visionllm/visionllm_internvl-tiny_det_1xb8-2k_refcoco.py'
+
+
+def test_refcoco_config_reads_mmdet_layout_and_scores_grounding(coco_run, tmp_path, tokenizer_dir):
+    """instances.json + refs(unc).p: one sample per sentence (commas kept), tools/test.py's accuracy."""
+    from tests.real_data import write_refcoco
+    from visionllm.apis.runner_utils import build_runner_cfg
+    from visionllm.registry import DATASETS
+    root = write_refcoco(str(tmp_path / 'refcoco_root'))
+    data = [f'data_root={root}/', f'model.mllm.tokenizer.path={tokenizer_dir}']
+    cfg = build_runner_cfg(osp.join(REPO, REFCOCO), dict(dict(o.split('=', 1) for o in data), image_size=256),
+                           work_dir=str(tmp_path))
+    train = DATASETS.build(cfg.train_dataloader.dataset)
+    assert len(train) == 3  # 2 train refs, 3 sentences
+    first = train[0]['data_samples']
+    assert 'leftmost coin' in first.metainfo['messages'][0]['content'] and 'near the edge' in \
+        first.metainfo['messages'][0]['content'] and len(first.gt_instances) == 1
+    out = str(tmp_path / 'metrics.json')
+    r = run(['tools/test.py', REFCOCO, osp.join(coco_run[1], 'iter_2.pth'), '--work-dir', str(tmp_path / 'work'),
+             '--json-out', out, '--cfg-options', *data, 'image_size=256', *_loader_options('test_dataloader')])
+    assert r.returncode == 0, r.stderr[-3000:]
+    with open(out) as f:
+        metrics = json.load(f)
+    assert metrics['grounding/accuracy'] in (0.0, 0.5, 1.0)  # 2 testA sentences

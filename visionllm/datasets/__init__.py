@@ -6,12 +6,13 @@ from .image_pair_dataset import EditDataset, TextToImageDataset
 from .keypoint_dataset import CocoKeypointDataset
 from .lvis_ovd import LvisOVDDataset
 from .mixture import MixtureDataset
+from .refcoco_dataset import RefCocoGroundingDataset
 from .referring_dataset import ReferringDataset
 from .samplers import TaskGroupedBatchSampler
 from .semseg_dataset import SemSegDataset
 from .skipping import SkipBadSamplesMixin, visionllm_collate
 from .task_concat import TaskConcatDataset
 
-__all__ = ['CocoOVDDataset', 'ConversationDataset', 'EditDataset', 'TextToImageDataset',
-           'CocoKeypointDataset', 'LvisOVDDataset', 'MixtureDataset', 'ReferringDataset', 'TaskGroupedBatchSampler',
-           'SemSegDataset', 'SkipBadSamplesMixin', 'TaskConcatDataset', 'visionllm_collate']
+__all__ = ['CocoOVDDataset', 'ConversationDataset', 'EditDataset', 'TextToImageDataset', 'CocoKeypointDataset',
+           'LvisOVDDataset', 'MixtureDataset', 'RefCocoGroundingDataset', 'ReferringDataset',
+           'TaskGroupedBatchSampler', 'SemSegDataset', 'SkipBadSamplesMixin', 'TaskConcatDataset', 'visionllm_collate']
