@@ -222,3 +222,42 @@ def write_refcoco(root: str) -> str:
     with open(osp.join(root, 'refcoco', 'refs(unc).p'), 'wb') as f:
         pickle.dump(refs, f)
     return root
+
+
+COCO_KEYPOINTS = ['nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'left_shoulder', 'right_shoulder',
+                  'left_elbow', 'right_elbow', 'left_wrist', 'right_wrist', 'left_hip', 'right_hip', 'left_knee',
+                  'right_knee', 'left_ankle', 'right_ankle']
+COCO_SKELETON = [[16, 14], [14, 12], [17, 15], [15, 13], [12, 13], [6, 12], [7, 13], [6, 7], [6, 8], [7, 9],
+                 [8, 10], [9, 11], [2, 3], [1, 2], [1, 3], [2, 4], [3, 5], [4, 6], [5, 7]]
+
+
+def write_coco_keypoints(root: str, ann_name: str = 'person_keypoints.json') -> str:
+    """COCO person keypoints as COCO writes them: the astronaut photo with one person (17 named points, 1-based
+    skeleton; unlabelled points are (0, 0, 0), occluded ones v=1), a crowd annotation with no keypoints, and
+    a second category without keypoints. Returns the file's path."""
+    from PIL import Image
+    from skimage import data
+    os.makedirs(osp.join(root, 'images'), exist_ok=True)
+    os.makedirs(osp.join(root, 'annotations'), exist_ok=True)
+    Image.fromarray(data.astronaut()).save(osp.join(root, 'images', 'astronaut.jpg'), quality=95)
+    points = {'nose': (236, 118, 2), 'left_eye': (252, 104, 2), 'right_eye': (215, 104, 2), 'left_ear': (275, 110, 1),
+              'right_ear': (195, 112, 2), 'left_shoulder': (320, 230, 2), 'right_shoulder': (150, 235, 2),
+              'left_elbow': (380, 330, 1), 'right_elbow': (120, 340, 2), 'right_wrist': (170, 420, 2)}
+    kps = [v for n in COCO_KEYPOINTS for v in points.get(n, (0, 0, 0))]
+    crowd = np.zeros((512, 512), bool)
+    crowd[440:510, 0:60] = True
+    anns = [dict(id=42, image_id=9, category_id=1, bbox=[95.0, 20.0, 330.0, 492.0], area=120000.0, iscrowd=0,
+                 num_keypoints=sum(1 for n in COCO_KEYPOINTS if n in points), keypoints=kps,
+                 segmentation=[[95.0, 512.0, 140.0, 200.0, 236.0, 20.0, 330.0, 200.0, 425.0, 512.0]]),
+            dict(id=43, image_id=9, category_id=1, bbox=[0.0, 440.0, 60.0, 70.0], area=3000.0, iscrowd=1,
+                 num_keypoints=0, keypoints=[0] * 51,
+                 segmentation=_uncompressed_rle(crowd)),
+            dict(id=44, image_id=9, category_id=90, bbox=[380.0, 380.0, 100.0, 100.0], area=10000.0, iscrowd=0,
+                 segmentation=[[380.0, 380.0, 480.0, 380.0, 480.0, 480.0, 380.0, 480.0]])]
+    cats = [dict(id=90, name='rocket', supercategory='object'),
+            dict(id=1, name='person', supercategory='person', keypoints=COCO_KEYPOINTS, skeleton=COCO_SKELETON)]
+    path = osp.join(root, 'annotations', ann_name)
+    with open(path, 'w') as f:
+        json.dump(dict(images=[dict(id=9, file_name='images/astronaut.jpg', height=512, width=512)],
+                       annotations=anns, categories=cats), f)
+    return path

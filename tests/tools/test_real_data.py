@@ -141,3 +141,30 @@ def test_refcoco_config_reads_mmdet_layout_and_scores_grounding(coco_run, tmp_pa
     with open(out) as f:
         metrics = json.load(f)
     assert metrics['grounding/accuracy'] in (0.0, 0.5, 1.0)  # 2 testA sentences
+
+
+COCO_KPT = 'configs/visionllm/visionllm_internvl-tiny_det-pose_1xb8-2k_custom-cocokpt.py'
+
+
+def test_coco_keypoints_config_on_person_keypoints(tmp_path, tokenizer_dir):
+    """COCO's 17 person keypoints (1-based skeleton, unlabelled (0, 0, 0) points, a crowd, a category without
+    keypoints): 2 iterations through the documented overrides, then tools/test.py's keypoint AP."""
+    from tests.real_data import write_coco_keypoints
+    root = str(tmp_path / 'kpt')
+    write_coco_keypoints(root)
+    work = str(tmp_path / 'work')
+    ann = 'annotations/person_keypoints.json'
+    data = [f'data_root={root}/', f'train_ann={ann}', f'val_ann={ann}', f'test_ann={ann}',
+            f'model.mllm.tokenizer.path={tokenizer_dir}']
+    r = run(['tools/train.py', COCO_KPT, '--work-dir', work, '--cfg-options', *data, 'train_cfg.max_iters=2',
+             'train_cfg.val_interval=100', 'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=1',
+             *_loader_options('train_dataloader')])
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert 'pose.loss' in r.stdout + r.stderr
+    out = str(tmp_path / 'metrics.json')
+    r = run(['tools/test.py', COCO_KPT, osp.join(work, 'iter_2.pth'), '--work-dir', work, '--json-out', out,
+             '--cfg-options', *data, *_loader_options('test_dataloader')])
+    assert r.returncode == 0, r.stderr[-3000:]
+    with open(out) as f:
+        metrics = json.load(f)
+    assert 0.0 <= metrics['pose/AP'] <= 1.0 and 'pose_det/bbox_mAP' in metrics  # AP 0, not absent, if no person

@@ -32,6 +32,7 @@ class OVCocoKeypointMetric(PoseCocoMetric):
             with open(sigmas_file) as f:
                 sigmas = json.load(f).get('keypoint_sigmas', sigmas)
         sig = np.asarray(sigmas if sigmas is not None else [0.05] * len(self.keypoint_names), np.float32)
+        self._pose_samples = 0
         self._meta = dict(dataset_name='visionllm', num_keypoints=len(self.keypoint_names), sigmas=sig,
                           CLASSES=[self.category])
 
@@ -47,6 +48,8 @@ class OVCocoKeypointMetric(PoseCocoMetric):
         K = len(self.keypoint_names)
         for s in data_samples:
             pred = s.get('pred_pose') or s.get('pred_instances') or {}
+            if s.get('task') == 'pose':
+                self._pose_samples += 1
             if s.get('task') != 'pose' or 'keypoints' not in pred:
                 continue
             names = s.get('pred_keypoint_names') or s.get('keypoint_names')
@@ -68,6 +71,15 @@ class OVCocoKeypointMetric(PoseCocoMetric):
                                         bboxes=boxes[n:n + 1], bbox_scores=box_scores[n:n + 1]))])
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
+        seen, self._pose_samples = self._pose_samples, 0
         if not results:
-            return {}
+            if not seen:
+                return {}
+            # pose samples without a single detected instance (none above the pose decoder's score_thr): every
+            # ground-truth person is missed, which is AP 0, not a missing number
+            from mmengine.logging import print_log
+            print_log(f'no keypoint predictions on {seen} pose samples: AP and AR are 0', logger='current',
+                      level=30)
+            return {k: 0.0 for k in ('AP', 'AP .5', 'AP .75', 'AP (M)', 'AP (L)', 'AR', 'AR .5', 'AR .75', 'AR (M)',
+                                     'AR (L)')}
         return super().compute_metrics(results)
