@@ -30,3 +30,29 @@ def test_export_roundtrip(tokenizer_dir, tmp_path):
         assert torch.equal(a, b), k
     from diffusers import UNet2DConditionModel
     assert UNet2DConditionModel.from_pretrained(str(tmp_path / 'out/gen/unet')).config.in_channels == 4
+
+
+def test_export_merges_lora_into_plain_transformers_weights(tokenizer_dir, tmp_path):
+    from mmengine.config import Config
+    from transformers import AutoModelForImageTextToText
+    model_cfg = tiny_model_cfg(tokenizer_dir)
+    model_cfg['mllm']['lora'] = dict(r=4, target_modules=['q_proj', 'v_proj'])
+    cfg = Config(dict(model=model_cfg))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    model.eval()
+    with torch.no_grad():  # trained adapters: B is no longer zero
+        for n, p in model.named_parameters():
+            if 'lora_B' in n:
+                p.normal_(0, 0.05)
+    export_generalist(model, cfg, str(tmp_path / 'out'))
+    saved = AutoModelForImageTextToText.from_pretrained(str(tmp_path / 'out/mllm'))
+    assert not any('lora' in n or 'base_layer' in n for n, _ in saved.named_parameters())
+    model2 = load_exported(str(tmp_path / 'out'))
+    ids = torch.tensor([model.tokenizer('a red circle', add_special_tokens=False).input_ids])
+    with torch.no_grad():
+        h1 = model.mllm.forward_llm(model.embed(ids, None))[0]
+        h2 = model2.mllm.forward_llm(model2.embed(ids, None))[0]
+    assert torch.allclose(h1, h2, atol=1e-4)
+    assert any('lora' in n for n, _ in model.named_parameters())  # the trained model keeps its adapters

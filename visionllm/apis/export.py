@@ -26,7 +26,9 @@ def export_generalist(model, cfg: Config, out_dir: str) -> str:
         if hasattr(dec, 'save_pretrained'):
             dec.save_pretrained(osp.join(out_dir, family))
     cfg = Config(cfg.to_dict())
-    cfg.model.mllm.update(pretrained=mllm_dir, tokenizer=dict(path=mllm_dir), vision_config=None, text_config=None)
+    # LoRA adapters are merged into the exported weights (InternVLMLLM.save_pretrained)
+    cfg.model.mllm.update(pretrained=mllm_dir, tokenizer=dict(path=mllm_dir), vision_config=None, text_config=None,
+                          lora=None)
     cfg.load_from = None
     path = osp.join(out_dir, 'config.py')
     cfg.dump(path)

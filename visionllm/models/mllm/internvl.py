@@ -3,6 +3,7 @@
 Built from config with random init, or from a local checkpoint directory in transformers' InternVL
 format (``pretrained=``; the InternVL3-*-hf layout). Nothing is downloaded.
 """
+import copy
 import os
 import os.path as osp
 from typing import List, Optional, Sequence, Tuple
@@ -143,7 +144,23 @@ class InternVLMLLM(BaseModule):
         return hidden, self.model.lm_head(feats), out.cache
 
     def save_pretrained(self, save_dir: str) -> None:
-        """Write the MLLM + tokenizer as a transformers InternVL checkpoint directory."""
+        """Write the MLLM + tokenizer as a transformers InternVL checkpoint directory. LoRA adapters are
+        merged into a copy of the base weights first, so that the directory loads without peft."""
         os.makedirs(save_dir, exist_ok=True)
-        self.model.save_pretrained(save_dir)
+        merged_lora_model(self.model).save_pretrained(save_dir)
         self.tokenizer.save_pretrained(save_dir)
+
+
+def merged_lora_model(model: nn.Module) -> nn.Module:
+    """``model`` itself if it has no LoRA layers, else a copy with every LoRA layer merged into its base
+    layer (W + B A * scale) and replaced by it: plain transformers modules and parameter names."""
+    from peft.tuners.lora import LoraLayer
+    if not any(isinstance(m, LoraLayer) for m in model.modules()):
+        return model
+    model = copy.deepcopy(model)
+    for name, module in list(model.named_modules()):
+        if isinstance(module, LoraLayer):
+            module.merge()
+            parent, _, child = name.rpartition('.')
+            setattr(model.get_submodule(parent) if parent else model, child, module.get_base_layer())
+    return model
