@@ -10,7 +10,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 def parse_args():
     p = argparse.ArgumentParser(description='Test (and eval) a visionllm model')
     p.add_argument('config', help='test config file path')
-    p.add_argument('checkpoint', help='checkpoint file')
+    p.add_argument('checkpoint', help='checkpoint file (or a DeepSpeed checkpoint directory)')
     p.add_argument('--work-dir', help='the dir to save logs and evaluation results')
     p.add_argument('--out', help='dump predictions to a pickle file (.pkl)')
     p.add_argument('--json-out', help='write the metrics to this JSON file')
@@ -35,11 +35,13 @@ def main():
         DictAction(['--cfg-options'], 'cfg_options')(None, ns, args.cfg_options)
         opts = ns.cfg_options
     with friendly_errors(args.config):
-        if not osp.isfile(args.checkpoint):
+        if not osp.exists(args.checkpoint):
             from visionllm.utils.errors import ConfigError
             raise ConfigError(f'checkpoint {args.checkpoint!r} not found')
         cfg = build_runner_cfg(args.config, opts, work_dir=args.work_dir, launcher=args.launcher,
                                load_from=args.checkpoint)
+        from visionllm.apis.checkpoints import loadable_checkpoint
+        cfg.load_from = loadable_checkpoint(args.checkpoint, cfg.work_dir)  # a DeepSpeed directory: consolidated
         if args.show_dir:
             cfg.default_hooks.visualization = dict(type='VisionLLMVisualizationHook', draw=True,
                                                    test_out_dir=args.show_dir, score_thr=args.score_thr)

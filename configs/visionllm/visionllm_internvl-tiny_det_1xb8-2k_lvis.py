@@ -8,6 +8,7 @@ data_root = 'data/coco/'
 train_ann = 'annotations/lvis_v1_train.json'
 val_ann = 'annotations/lvis_v1_val.json'
 test_ann = 'annotations/lvis_v1_val.json'
+public_test_labels = False  # the test split's labels are not public: tools/test.py scores validation
 img_prefix = ''  # coco_url's path (train2017/..., val2017/...) is joined to data_root + img_prefix
 class_chunk = 30
 

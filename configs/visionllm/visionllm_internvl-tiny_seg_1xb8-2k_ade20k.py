@@ -8,6 +8,7 @@ data_root = 'data/ade/ADEChallengeData2016/'
 img_dir = 'images/'
 ann_dir = 'annotations/'
 train_split, val_split, test_split = 'training', 'validation', 'validation'
+public_test_labels = False  # the test split's labels are not public: tools/test.py scores validation
 image_size = 512  # longer side at test time; multi-scale x0.75-1.25 + 512 px crops in training
 load_from = None
 # all 150 names in one test prompt (~3.3k tokens with their query slots): a softmax over every class needs them

@@ -144,6 +144,14 @@ def test_flexible_runner_engines_match_and_resume(engine, single, tmp_path, synt
     (ref, ), ranks = _losses(single), _losses(tmp_path)
     assert abs(sum(r[0]['loss'] for r in ranks) / 2 - ref[0]['loss']) < 1e-3
     assert osp.exists(tmp_path / 'iter_2.pth')
+    if engine.startswith('zero'):  # a DeepSpeed checkpoint directory: the tools read its consolidated weights
+        from visionllm.apis.checkpoints import loadable_checkpoint
+        assert osp.isdir(tmp_path / 'iter_2.pth')
+        a, b = _weights(single / 'iter_2.pth'), _weights(loadable_checkpoint(str(tmp_path / 'iter_2.pth'),
+                                                                             str(tmp_path / 'fp32')))
+        assert set(a) <= set(b)
+        for k in a:
+            assert torch.allclose(a[k], b[k], atol=1e-3), k
     _run([cfg, '--work-dir', str(tmp_path), *flag, '--resume', '--cfg-options', 'train_cfg.max_iters=3'], nproc=2)
     ranks = _losses(tmp_path)
     assert len(ranks[0]) == 3  # 2 steps, then exactly one more after resuming at iteration 2

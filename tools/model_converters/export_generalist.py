@@ -17,8 +17,8 @@ def main() -> None:
     a = p.parse_args()
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
-    from mmengine.runner import load_checkpoint
 
+    from visionllm.apis.checkpoints import load_weights
     from visionllm.apis.export import export_generalist
     from visionllm.apis.runner_utils import friendly_errors
     from visionllm.registry import MODELS
@@ -26,7 +26,7 @@ def main() -> None:
         cfg = Config.fromfile(a.config)
         init_default_scope('visionllm')
         model = MODELS.build(cfg.model)
-        load_checkpoint(model, a.checkpoint, map_location='cpu', logger='silent')
+        load_weights(model, a.checkpoint)  # a .pth file or a DeepSpeed checkpoint directory
         print(f'exported to {a.out_dir}; config {export_generalist(model, cfg, a.out_dir)}')
 
 

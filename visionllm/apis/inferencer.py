@@ -12,13 +12,13 @@ from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.logging import print_log
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
 
 from visionllm.datasets import prompts
 from visionllm.registry import MODELS, VISUALIZERS
 from visionllm.utils.errors import BadSampleError, PromptError
 from visionllm.utils.names import name_problem
 
+from .checkpoints import load_weights
 from .image_inputs import ImageInput, LoadedImage, list_images, load_image, rle_at, to_original
 from .tile_size import sync_tile_size
 
@@ -70,9 +70,9 @@ class VisionLLMInferencer:
         init_default_scope(cfg.get('default_scope', 'visionllm'))
         model = MODELS.build(cfg.model)
         if weights:
-            if not osp.isfile(weights):
+            if not osp.exists(weights):
                 raise PromptError(f'checkpoint {weights!r} not found')
-            load_checkpoint(model, weights, map_location='cpu', revise_keys=[(r'^module\.', '')])
+            load_weights(model, weights)  # a .pth file or a DeepSpeed checkpoint directory
         else:
             model.init_weights()
         model.to(device).eval()
