@@ -36,7 +36,7 @@ def test_full_size_config_builds_on_the_meta_device(path, synth_root, tokenizer_
         cfg.model.mllm.tokenizer = dict(path=tokenizer_dir)  # the offline tokenizer (vocabulary from the config)
         with torch.device('meta'):
             model = MODELS.build(cfg.model)
-        assert sum(p.numel() for p in model.parameters()) > 1e9
+        assert sum(p.numel() for p in model.parameters()) > 5e8  # InternVL3-1B: 0.6B MLLM + decoders
         sample = DATASETS.build(cfg.train_dataloader.dataset)[0]
         assert sample['inputs']['tiles'].shape[-2:] == (448, 448)
 
