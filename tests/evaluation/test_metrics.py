@@ -97,6 +97,13 @@ def test_ov_coco_metric_oracle_is_perfect(synth_root):
         s['pred_instances']['label_names'] = ['purple star'] * len(s['pred_instances']['labels'])
     m2.process({}, samples)
     assert m2.compute_metrics(m2.results)['bbox_mAP'] < 0.2
+    # names written in another case still name their category
+    m3 = OVCocoMetric(ann_file=ann, metric=['bbox'])
+    samples = _oracle_samples(ann)
+    for s in samples:
+        s['pred_instances']['label_names'] = [s['class_names'][int(i)].title() for i in s['pred_instances']['labels']]
+    m3.process({}, samples)
+    assert m3.compute_metrics(m3.results)['bbox_mAP'] == 1.0
 
 
 def _reordered_copy(ann, path):

@@ -83,7 +83,12 @@ class OVCocoMetric(CocoMetric):
 def map_predicted_names(data_samples: Sequence[dict], index: Dict[str, int], tasks: Sequence[str],
                         answer_mode: str) -> list:
     """Samples of ``tasks`` / ``answer_mode`` with predicted labels re-indexed into the annotation file's
-    category order by name (``index``: name -> position); names not in the file are dropped."""
+    category order by name (``index``: name -> position; a name that differs from a category only in case,
+    e.g. ``person`` written for ``Person``, maps to it); names not in the file are dropped."""
+    folded = {}
+    for n, i in index.items():
+        folded.setdefault(n.casefold(), i)
+    index = dict({n: folded[n] for n in folded}, **index)
     keep = []
     for s in data_samples:
         if s.get('task') not in tasks or s.get('answer_mode', 'prompted') != answer_mode:
@@ -97,6 +102,7 @@ def map_predicted_names(data_samples: Sequence[dict], index: Dict[str, int], tas
         names = pred.get('label_names')
         if names is None:
             names = [s['class_names'][int(i)] for i in pred['labels']]
+        names = [n if n in index else n.casefold() for n in names]
         ok = np.array([n in index for n in names], bool)
         pred['labels'] = pred['labels'].new_tensor([index[n] for n, k in zip(names, ok) if k])
         for k in ('bboxes', 'scores', 'masks'):
