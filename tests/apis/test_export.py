@@ -1,3 +1,5 @@
+import os.path as osp
+
 import torch
 
 from tests.conftest import tiny_model_cfg
@@ -56,3 +58,34 @@ def test_export_merges_lora_into_plain_transformers_weights(tokenizer_dir, tmp_p
         h2 = model2.mllm.forward_llm(model2.embed(ids, None))[0]
     assert torch.allclose(h1, h2, atol=1e-4)
     assert any('lora' in n for n, _ in model.named_parameters())  # the trained model keeps its adapters
+
+
+def test_export_writes_processor_files_matching_the_training_format(tokenizer_dir, tmp_path):
+    """The exported directory's chat template gives the ids the model was trained on; the image processor
+    tiles at the vision tower's size; InternVLProcessor's named image tokens and image_seq_length are there."""
+    import json
+
+    from mmengine.config import Config
+    from transformers import AutoImageProcessor, AutoTokenizer
+    cfg = Config(dict(model=tiny_model_cfg(tokenizer_dir)))
+    model = MODELS.build(cfg.model)
+    export_generalist(model, cfg, str(tmp_path / 'out'))
+    out = str(tmp_path / 'out/mllm')
+    tok = AutoTokenizer.from_pretrained(out)
+    assert tok.context_image_token == '<IMG_CONTEXT>' and tok.start_image_token == '<img>'
+    messages = [dict(role='user', content='<image>\nPlease detect red circle in the image.'),
+                dict(role='assistant', content='Here are the results: red circle[DET].')]
+    hf_ids = tok.apply_chat_template(messages, tokenize=True, return_dict=False)
+    if isinstance(hf_ids, dict) or hasattr(hf_ids, 'input_ids'):
+        hf_ids = hf_ids['input_ids']
+    ours, _ = model.template.encode(messages, num_image_tokens=1)
+    ctx = tok.convert_tokens_to_ids('<IMG_CONTEXT>')
+    # the processor wraps each <IMG_CONTEXT> of the template in <img> ... </img> and repeats it per token
+    expanded = []
+    for i in hf_ids:
+        expanded += [tok.convert_tokens_to_ids('<img>'), ctx, tok.convert_tokens_to_ids('</img>')] if i == ctx else [i]
+    assert expanded == list(ours)
+    image_processor = AutoImageProcessor.from_pretrained(out)
+    assert image_processor.size['height'] == model.mllm.tile_size
+    processor = json.load(open(osp.join(out, 'processor_config.json')))
+    assert processor['image_seq_length'] == model.mllm.num_image_tokens

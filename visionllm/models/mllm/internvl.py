@@ -143,12 +143,18 @@ class InternVLMLLM(BaseModule):
         feats = hidden[logits_mask] if logits_mask is not None else hidden
         return hidden, self.model.lm_head(feats), out.cache
 
-    def save_pretrained(self, save_dir: str) -> None:
-        """Write the MLLM + tokenizer as a transformers InternVL checkpoint directory. LoRA adapters are
-        merged into a copy of the base weights first, so that the directory loads without peft."""
+    def save_pretrained(self, save_dir: str, max_tiles: int = 12) -> None:
+        """Write the MLLM + tokenizer as a transformers InternVL checkpoint directory, with the processor's
+        files (chat template, image tokens, tiling up to ``max_tiles``: ``processor_files``). LoRA adapters
+        are merged into a copy of the base weights first, so that the directory loads without peft."""
+        from .processor_files import write_processor_files
         os.makedirs(save_dir, exist_ok=True)
-        merged_lora_model(self.model).save_pretrained(save_dir)
-        self.tokenizer.save_pretrained(save_dir)
+        tok = write_processor_files(save_dir, self.tokenizer, self.tile_size, max_tiles, self.num_image_tokens)
+        model = merged_lora_model(self.model)
+        if model.get_input_embeddings().num_embeddings < len(tok):  # a token the processor names (<video>)
+            model = copy.deepcopy(model) if model is self.model else model
+            model.resize_token_embeddings(len(tok), mean_resizing=True)
+        model.save_pretrained(save_dir)
 
 
 def merged_lora_model(model: nn.Module) -> nn.Module:
