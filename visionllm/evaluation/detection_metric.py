@@ -10,8 +10,28 @@ from mmdet.evaluation import CocoMetric
 from visionllm.registry import METRICS
 
 
+class FileCategoriesMixin:
+    """For mmdet's COCO-style metrics: the class list is the annotation file's (``self._classes``, set by
+    the metric), and predictions are re-indexed into it by name (:func:`map_predicted_names`) for the
+    samples of ``self.tasks`` / ``self.answer_mode``."""
+
+    @property
+    def dataset_meta(self) -> dict:
+        return dict(classes=self._classes)
+
+    @dataset_meta.setter
+    def dataset_meta(self, value) -> None:
+        """The class list always comes from the annotation file."""
+
+    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        keep = map_predicted_names(data_samples, {n: i for i, n in enumerate(self._classes)}, self.tasks,
+                                   self.answer_mode)
+        if keep:
+            super().process(data_batch, keep)
+
+
 @METRICS.register_module()
-class OVCocoMetric(CocoMetric):
+class OVCocoMetric(FileCategoriesMixin, CocoMetric):
     """mmdet's CocoMetric for predictions whose labels index each sample's own class list.
 
     Predicted names (``pred_instances.label_names``, else ``class_names[label]``) are mapped to the
@@ -42,20 +62,6 @@ class OVCocoMetric(CocoMetric):
         self.answer_mode = answer_mode
         # the file's category order: mmdet's CocoMetric maps label i to the i-th id of get_cat_ids(names)
         self._classes = tuple(c['name'] for c in self._coco_api.dataset['categories'])
-        self._index = {n: i for i, n in enumerate(self._classes)}
-
-    @property
-    def dataset_meta(self) -> dict:
-        return dict(classes=self._classes)
-
-    @dataset_meta.setter
-    def dataset_meta(self, value) -> None:
-        """The class list always comes from the annotation file."""
-
-    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
-        keep = map_predicted_names(data_samples, self._index, self.tasks, self.answer_mode)
-        if keep:
-            super().process(data_batch, keep)
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
         self.img_ids = sorted({gt['img_id'] for gt, _ in results})

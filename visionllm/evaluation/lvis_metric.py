@@ -8,7 +8,7 @@ from mmdet.evaluation import LVISMetric
 from visionllm.registry import METRICS
 from visionllm.utils.errors import ConfigError
 
-from .detection_metric import map_predicted_names
+from .detection_metric import FileCategoriesMixin
 
 
 @contextmanager
@@ -25,7 +25,7 @@ def _numpy_float_alias():
 
 
 @METRICS.register_module()
-class OVLvisMetric(LVISMetric):
+class OVLvisMetric(FileCategoriesMixin, LVISMetric):
     """mmdet's LVISMetric for predictions whose labels index each sample's own class list (chunks of the
     1203 names are merged by name into the file's category order; see :class:`OVCocoMetric`).
 
@@ -46,21 +46,7 @@ class OVLvisMetric(LVISMetric):
         self.tasks, self.answer_mode = tuple(tasks), answer_mode
         cats = self._lvis_api.dataset['categories']
         self._classes = tuple(c['name'] for c in cats)
-        self._index = {n: i for i, n in enumerate(self._classes)}
         self.cat_ids = [c['id'] for c in cats]  # label i -> the i-th category of the file
-
-    @property
-    def dataset_meta(self) -> dict:
-        return dict(classes=self._classes)
-
-    @dataset_meta.setter
-    def dataset_meta(self, value) -> None:
-        """The class list always comes from the annotation file."""
-
-    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
-        keep = map_predicted_names(data_samples, self._index, self.tasks, self.answer_mode)
-        if keep:
-            super().process(data_batch, keep)
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
         self.img_ids = sorted({gt['img_id'] for gt, _ in results})  # only the images that were evaluated
