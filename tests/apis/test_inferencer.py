@@ -6,6 +6,7 @@ import pytest
 
 from tests.conftest import tiny_config
 from visionllm.apis import VisionLLMInferencer, parse_texts
+from visionllm.apis.inferencer import conversation
 from visionllm.utils.errors import PromptError
 
 DET_CFG = 'configs/visionllm/visionllm_internvl-tiny_det_1xb8-2k_synthetic.py'
@@ -60,6 +61,46 @@ def test_free_mode_and_arrays_and_chat(inferencer):
     assert (res['predictions'] is None) == (not res['routes'])
     with pytest.raises(PromptError, match='no such image'):
         inferencer('missing.png', texts='a')
+
+
+def _last_logits(inf, img, conv):
+    """The LLM's next-token logits [V] after a conversation (the model's tensor mode on the real pipeline)."""
+    import torch
+    from mmengine.dataset import pseudo_collate
+    item = inf._prepare(inf._load_one(img), conversation(conv), task='chat')
+    with torch.no_grad():
+        data = inf.model.data_preprocessor(pseudo_collate([item]), False)
+        return inf.model(**data, mode='tensor')[0, -1]
+
+
+def test_multi_round_chat_sampling_streaming(inferencer):
+    import torch
+    img = np.random.default_rng(0).integers(0, 255, (80, 100, 3), dtype=np.uint8)
+    history = [dict(role='user', content='How many red circles are there?'),
+               dict(role='assistant', content='There are 2 red circles.'),
+               dict(role='user', content='And how many blue squares?')]
+    greedy = inferencer.chat(img, history, max_new_tokens=6)
+    assert greedy == inferencer.chat(img, history, max_new_tokens=6)  # greedy is deterministic
+    # the earlier turns (and the image, placed before the first question) are in the model's context
+    with_history, alone = _last_logits(inferencer, img, history), _last_logits(inferencer, img, history[-1:])
+    assert not torch.allclose(with_history, alone)
+    # sampling: reproducible with a seed, different across seeds
+    opts = dict(max_new_tokens=8, do_sample=True, temperature=1.5, top_k=50, top_p=0.95)
+    a = inferencer.chat(img, history, seed=1, **opts)
+    assert a == inferencer.chat(img, history, seed=1, **opts)
+    assert a != inferencer.chat(img, history, seed=2, **opts)
+    assert 'generation' not in inferencer.model.test_cfg  # per-call settings only
+    # streaming: growing partial answers, then the full result
+    chunks = list(inferencer.chat_stream(img, history, max_new_tokens=6))
+    assert len(chunks) >= 2 and [c['done'] for c in chunks] == [False] * (len(chunks) - 1) + [True]
+    assert chunks[-1]['text'] == greedy and greedy.startswith(chunks[-2]['text'].strip())
+    for bad, match in [(dict(temperature=0), 'temperature'), (dict(top_p=1.5), 'top_p')]:
+        with pytest.raises(PromptError, match=match):
+            inferencer.chat(img, history, **bad)
+    for conv, match in [(history[:2], 'end with a user turn'), ([], 'empty conversation'),
+                        (history[1:], 'message 0'), ([dict(role='user', content=' ')], 'empty')]:
+        with pytest.raises(PromptError, match=match):
+            inferencer.chat(img, conv)
 
 
 @pytest.fixture(scope='module')

@@ -149,32 +149,80 @@ class VisionLLMInferencer:
             vis.append(self.visualizer.get_image())
 
     # ---- tasks --------------------------------------------------------------------------------------
-    def chat(self, image: ImageInput, question: str, max_new_tokens: Optional[int] = None,
-             return_dict: bool = False, pred_score_thr: float = 0.3) -> Union[str, dict]:
-        """Answer a question about an image (KV-cache generation).
+    def chat(self, image: Optional[ImageInput], messages: Union[str, Sequence[dict]],
+             max_new_tokens: Optional[int] = None, return_dict: bool = False, pred_score_thr: float = 0.3,
+             **generation) -> Union[str, dict]:
+        """Answer the last user turn of a conversation about an image (KV-cache generation).
+
+        Args:
+            messages: one question, or the whole conversation so far: ``[{'role': 'user', 'content': q1},
+                {'role': 'assistant', 'content': a1}, {'role': 'user', 'content': q2}]`` (multi-round: the
+                image and earlier turns stay in the context). ``<image>`` goes before the first question
+                unless a message places it.
+            generation: :class:`GenerationOptions` kwargs: ``do_sample``, ``temperature``, ``top_k``,
+                ``top_p``, ``repetition_penalty``, ``seed`` (greedy by default).
 
         The answer never carries routing tokens: when the LLM routes (e.g. asked to detect something),
         its query states go to the decoders and, with ``return_dict``, their results come back:
         ``{'text': answer, 'routes': [(name, token)], 'predictions': {...} or None}`` (predictions as
         ``__call__`` gives them). Otherwise the answer text is returned.
         """
+        return self._chat(image, messages, max_new_tokens, pred_score_thr, generation, None, return_dict)
+
+    def chat_stream(self, image: Optional[ImageInput], messages: Union[str, Sequence[dict]],
+                    max_new_tokens: Optional[int] = None, pred_score_thr: float = 0.3, **generation):
+        """As :meth:`chat`, streamed: yields ``{'text': answer so far, 'done': False}`` as tokens come,
+        then ``chat``'s result dict with ``'done': True``."""
+        import queue
+        import threading
+        q: queue.Queue = queue.Queue()
+        result: dict = {}
+
+        def work():
+            try:
+                result['out'] = self._chat(image, messages, max_new_tokens, pred_score_thr, generation,
+                                           lambda b, tok: q.put(tok), True)
+            except BaseException as e:  # re-raised in the caller's thread
+                result['error'] = e
+            q.put(None)
+
+        threading.Thread(target=work, daemon=True).start()
+        ids = []
+        while (tok := q.get()) is not None:
+            ids.append(tok)
+            yield dict(text=self._answer_text(ids), done=False)
+        if 'error' in result:
+            raise result['error']
+        yield dict(result['out'], done=True)
+
+    def _answer_text(self, ids: List[int]) -> str:
+        from visionllm.evaluation import strip_routes
+        tokens = list(self.model.superlink.token_to_family)
+        return strip_routes(self.model._clean_text(ids), tokens)
+
+    def _chat(self, image, messages, max_new_tokens, pred_score_thr, generation: dict, streamer,
+              return_dict: bool):
         from visionllm.evaluation import parse_routes, strip_routes
-        q = question if '<image>' in question else '<image>\n' + question
-        image = self._load_one(image)
-        saved = self.model.test_cfg.get('max_new_tokens')
+        from visionllm.models.superlink import GenerationOptions
+        conv = conversation(messages, with_image=image is not None)
+        GenerationOptions(**generation)  # bad options fail here, with the option named
+        overrides = dict(generation=generation, streamer=streamer)
         if max_new_tokens:
-            self.model.test_cfg['max_new_tokens'] = max_new_tokens
-        try:
-            sample = self._run([self._prepare(image, [dict(role='user', content=q)], task='chat')])[0]
-        finally:
-            self.model.test_cfg['max_new_tokens'] = saved
+            overrides['max_new_tokens'] = max_new_tokens
+        with _overridden(self.model.test_cfg, overrides):
+            if image is None:
+                loaded, item = None, self._pack_only(conv, task='chat')
+            else:
+                loaded = self._load_one(image)
+                item = self._prepare(loaded, conv, task='chat')
+            sample = self._run([item])[0]
         tokens = list(self.model.superlink.token_to_family)
         text = strip_routes(sample.pred_text, tokens)
         if not return_dict:
             return text
-        routed = 'pred_instances' in sample
+        routed = 'pred_instances' in sample and loaded is not None
         return dict(text=text, routes=parse_routes(sample.pred_text, tokens),
-                    predictions=_merge([sample], pred_score_thr, image)[0] if routed else None)
+                    predictions=_merge([sample], pred_score_thr, loaded)[0] if routed else None)
 
     def _pack_only(self, messages: list, **meta) -> dict:
         """Inputs for a prompt without an image (generation): the config's packing transform only."""
@@ -356,3 +404,43 @@ def _merge(samples: list, thr: float, image: LoadedImage):
     if free:
         pred['text'] = sample.pred_text
     return to_original(pred, image), sample
+
+
+def conversation(messages: Union[str, Sequence[dict]], with_image: bool = True) -> List[dict]:
+    """A question or a conversation -> checked chat messages ending with a user turn; ``<image>`` is put
+    before the first question (``with_image``) unless a message places it."""
+    if isinstance(messages, str):
+        messages = [dict(role='user', content=messages)]
+    conv = [dict(m) for m in messages]
+    if not conv:
+        raise PromptError('empty conversation: give a question')
+    for i, m in enumerate(conv):
+        want = 'user' if i % 2 == 0 else 'assistant'
+        if m.get('role') != want or not isinstance(m.get('content'), str):
+            raise PromptError(f'message {i}: expected {{"role": "{want}", "content": str}} (turns alternate, '
+                              f'starting with the user), got {m!r}')
+        if not m['content'].strip():
+            raise PromptError(f'message {i} ({want}) is empty')
+    if conv[-1]['role'] != 'user':
+        raise PromptError('the conversation must end with a user turn (the question to answer)')
+    n_img = sum(m['content'].count('<image>') for m in conv)
+    if with_image and n_img == 0:
+        conv[0]['content'] = '<image>\n' + conv[0]['content']
+    elif with_image and n_img > 1:
+        raise PromptError(f'{n_img} <image> placeholders in the conversation; one image per conversation')
+    elif not with_image and n_img:
+        raise PromptError('the conversation places <image> but no image was given')
+    return conv
+
+
+@contextmanager
+def _overridden(cfg: dict, overrides: dict):
+    """``cfg`` with ``overrides`` inside the block; restored afterwards (keys absent before are removed)."""
+    saved = {k: cfg[k] for k in overrides if k in cfg}
+    cfg.update(overrides)
+    try:
+        yield
+    finally:
+        for k in overrides:
+            cfg.pop(k, None)
+        cfg.update(saved)

@@ -13,6 +13,7 @@ from visionllm.utils.errors import ConfigError, PromptError
 from .length_buckets import length_buckets
 from .mllm.chat_template import IGNORE_INDEX, ChatTemplate
 from .superlink.generation import generate_with_queries
+from .superlink.sampling import GenerationOptions, TokenPicker
 
 
 def dependency_order(requires: Dict[str, Tuple[str, ...]]) -> List[str]:
@@ -52,6 +53,9 @@ class VisionLLM(BaseModel):
             sample whose request lists its groups (``gt_groups``: the names the answer must route, e.g.
             the prompted class list) is also bounded by that answer's length plus ``answer_slack``
             tokens, so an untrained model that never ends its answer costs what a trained one does.
+            ``generation``: :class:`GenerationOptions` kwargs (greedy by default; sampling, temperature,
+            top_k, top_p, repetition_penalty, seed); ``streamer``: a callable ``(sample index, token id)``
+            called for each generated token.
         touch_unused_decoders: add a zero loss over the decoders a batch does not use, so DDP / ZeRO see
             gradients for every parameter with mixed-task batches.
         frozen_modules: names (prefixes) of submodules whose parameters do not train, e.g.
@@ -251,7 +255,10 @@ class VisionLLM(BaseModel):
             input_ids, _, mask = self.sequences([data_samples[i] for i in free], [num_tiles[i] for i in free], True)
             out = generate_with_queries(self.mllm, self.superlink, self.embed(input_ids, tiles_of(free)), mask,
                                         input_ids, [self.token_budget(data_samples[i]) for i in free],
-                                        self.tokenizer.eos_token_id)
+                                        self.tokenizer.eos_token_id,
+                                        TokenPicker(GenerationOptions(**self.test_cfg.get('generation', {})),
+                                                    self.device),
+                                        self.test_cfg.get('streamer'))
             for k, i in enumerate(free):
                 data_samples[i].pred_text = self._clean_text(out.token_ids[k])
             for f, c in out.conditions.items():

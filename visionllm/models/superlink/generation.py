@@ -7,12 +7,14 @@ count only real inputs, so every sample sees exactly the sequence it would see a
 get the same attention pattern as in training (``SuperLink.attention_mask``).
 """
 from dataclasses import dataclass, field
-from typing import Dict, List, Sequence, Union
+from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import torch
 from torch import Tensor
 
 from visionllm.structures import TaskConditions
+
+from .sampling import TokenPicker
 
 
 @dataclass
@@ -25,8 +27,9 @@ class FreeGenerationOutput:
 @torch.no_grad()
 def generate_with_queries(mllm, superlink, inputs_embeds: Tensor, attention_mask: Tensor,
                           prompt_ids: Tensor, max_new_tokens: Union[int, Sequence[int]] = 64,
-                          eos_token_id: int = None) -> FreeGenerationOutput:
-    """Greedy generation from left-padded prompts.
+                          eos_token_id: int = None, picker: Optional[TokenPicker] = None,
+                          streamer: Optional[Callable[[int, int], None]] = None) -> FreeGenerationOutput:
+    """Generation from left-padded prompts (greedy unless ``picker`` samples).
 
     Args:
         inputs_embeds: [B, L, D] prompt embeddings (image tokens and any prompt slots filled).
@@ -34,6 +37,8 @@ def generate_with_queries(mllm, superlink, inputs_embeds: Tensor, attention_mask
         prompt_ids: [B, L] prompt ids (for reading group names that start in the prompt).
         max_new_tokens: the generated-token budget, for all samples or one per sample; a sample stops at
             its end-of-answer token or its budget (inserted query slots do not count).
+        picker: chooses each next token (:class:`TokenPicker`; default greedy).
+        streamer: called as ``streamer(b, token_id)`` for every token generated for sample b, as it comes.
     """
     B = inputs_embeds.shape[0]
     budgets = [int(max_new_tokens)] * B if isinstance(max_new_tokens, int) else [int(n) for n in max_new_tokens]
@@ -50,8 +55,9 @@ def generate_with_queries(mllm, superlink, inputs_embeds: Tensor, attention_mask
     done = [False] * B
     groups: Dict[str, list] = {}
     prompt_lists = [prompt_ids[b][attention_mask[b].bool()].tolist() for b in range(B)]
+    picker = picker or TokenPicker(device=dev)
     for _ in range(max(budgets)):
-        tok = logits.argmax(-1).tolist()
+        tok = picker(logits, [prompt_lists[b] + out_ids[b] for b in range(B)])
         steps = []
         for b in range(B):
             if done[b] or len(out_ids[b]) >= budgets[b]:  # its last token (a route: with its queries) is in
@@ -59,6 +65,8 @@ def generate_with_queries(mllm, superlink, inputs_embeds: Tensor, attention_mask
                 steps.append([])
                 continue
             out_ids[b].append(tok[b])
+            if streamer is not None:
+                streamer(b, tok[b])
             if tok[b] == eos_token_id:
                 done[b] = True
                 steps.append([])
