@@ -258,10 +258,12 @@ class VisionLLMInferencer:
         return self._images([item], 1, sampling, 'edit')[0]
 
     def segment(self, inputs: Union[ImageInput, Sequence[ImageInput]], texts, batch_size: int = 1,
-                out_dir: Optional[str] = None, skip_errors: bool = False, progress: bool = False) -> List[dict]:
+                out_dir: Optional[str] = None, skip_errors: bool = False, progress: bool = False,
+                return_vis: bool = False) -> List[dict]:
         """Semantic segmentation over the prompted class names: per image ``{'label_map': [H, W] int
-        (index into 'class_names'), 'class_names': [...]}``; with ``out_dir`` also overlay pictures.
-        Skipped files (``skip_errors``) are left out of the list."""
+        (index into 'class_names'), 'class_names': [...]}``; with ``out_dir`` also overlay pictures (with
+        ``return_vis`` as each result's ``visualization``, RGB). Skipped files (``skip_errors``) are left
+        out of the list."""
         names = parse_texts(texts)
         if len(names) > self.max_classes_per_prompt:
             raise PromptError(f'{len(names)} classes; at most {self.max_classes_per_prompt} per segmentation prompt')
@@ -269,12 +271,12 @@ class VisionLLMInferencer:
                 dict(role='assistant', content=prompts.grouped_answer(names, '[SEG]'))]
         return self._dense(inputs, conv, dict(task='semseg', class_names=names), batch_size, out_dir,
                            lambda s: dict(label_map=s.pred_sem_seg.data[0].cpu().numpy(), class_names=names),
-                           skip_errors=skip_errors, progress=progress)
+                           skip_errors=skip_errors, progress=progress, return_vis=return_vis)
 
     def pose(self, inputs: Union[ImageInput, Sequence[ImageInput]], object_name: str, keypoints,
              batch_size: int = 1, pred_score_thr: float = 0.3, out_dir: Optional[str] = None,
-             skeleton: Sequence[Sequence[str]] = (), skip_errors: bool = False, progress: bool = False
-             ) -> List[dict]:
+             skeleton: Sequence[Sequence[str]] = (), skip_errors: bool = False, progress: bool = False,
+             return_vis: bool = False) -> List[dict]:
         """Detect ``object_name`` and locate the named ``keypoints`` of each instance: per image
         ``{'bboxes', 'scores', 'keypoints' [N, K, 2], 'keypoint_scores' [N, K], 'keypoint_names'}``."""
         kpts = parse_texts(keypoints)
@@ -292,16 +294,20 @@ class VisionLLMInferencer:
                         keypoint_scores=inst.keypoint_scores.tolist() if 'keypoint_scores' in inst else [])
         return self._dense(inputs, conv, dict(task='pose', class_names=[obj], keypoint_names=kpts,
                                               skeleton=[tuple(p) for p in skeleton]),
-                           batch_size, out_dir, result, pred_score_thr, skip_errors, progress)
+                           batch_size, out_dir, result, pred_score_thr, skip_errors, progress, return_vis)
 
     def _dense(self, inputs, conv, meta: dict, batch_size: int, out_dir: Optional[str], result: Callable,
-               pred_score_thr: float = 0.3, skip_errors: bool = False, progress: bool = False) -> List[dict]:
+               pred_score_thr: float = 0.3, skip_errors: bool = False, progress: bool = False,
+               return_vis: bool = False) -> List[dict]:
         out: List[dict] = []
         self.last_skipped: List[dict] = []
         for group in self._each_loaded(list_images(inputs), batch_size, skip_errors, self.last_skipped, progress):
             for image, s in zip(group, self._run([self._prepare(img, conv, **meta) for img in group])):
                 out.append(to_original(result(s), image))
-                self._draw(image, s, out_dir, pred_score_thr, False, [])
+                vis: list = []
+                self._draw(image, s, out_dir, pred_score_thr, return_vis, vis)
+                if return_vis:
+                    out[-1]['visualization'] = vis[0]
         return out
 
     @contextmanager
@@ -419,8 +425,8 @@ def conversation(messages: Union[str, Sequence[dict]], with_image: bool = True) 
         if m.get('role') != want or not isinstance(m.get('content'), str):
             raise PromptError(f'message {i}: expected {{"role": "{want}", "content": str}} (turns alternate, '
                               f'starting with the user), got {m!r}')
-        if not m['content'].strip():
-            raise PromptError(f'message {i} ({want}) is empty')
+        if want == 'user' and not m['content'].strip():  # an earlier answer may be empty, a question not
+            raise PromptError(f'message {i} (user) is empty')
     if conv[-1]['role'] != 'user':
         raise PromptError('the conversation must end with a user turn (the question to answer)')
     n_img = sum(m['content'].count('<image>') for m in conv)
