@@ -22,8 +22,8 @@ def test_show_dir_draws_generated_and_edited_samples(synth_root, tokenizer_dir, 
     pictures = sorted(glob.glob(str(tmp_path / '*' / 'vis' / '*.png')))
     assert len(pictures) == 4, pictures
     shapes = [cv2.imread(p).shape for p in pictures]
-    assert all(h == 64 for h, _, _ in shapes)
-    assert sorted(w for _, w, _ in shapes) == [64, 64, 128, 128]  # generated; source | edited
+    assert all(h == 512 for h, _, _ in shapes)  # 64 px images enlarged for drawing
+    assert sorted(w for _, w, _ in shapes) == [512, 512, 1024, 1024]  # generated; source | edited
     assert all(osp.getsize(p) > 0 for p in pictures)
 
 

@@ -92,7 +92,8 @@ def test_infer_folder_of_awkward_files(synth_root, tokenizer_dir, tmp_path):
         assert (boxes[:, 2] <= w + 1e-3).all() and (boxes[:, 3] <= h + 1e-3).all(), name
         vis = cv2.imread(str(out / 'vis' / f'{stem}.png'))
         assert vis is not None, name
-        scale = min(1.0, 1000 / max(h, w))  # pictures show what the model saw (downscaled to 1000 px)
+        # pictures show what the model saw (downscaled to 1000 px), small ones enlarged to 512 px for drawing
+        scale = max(min(1.0, 1000 / max(h, w)), 512 / max(h, w))
         assert abs(vis.shape[0] - h * scale) <= 1 and abs(vis.shape[1] - w * scale) <= 1, (name, vis.shape)
     assert not any(osp.exists(out / 'preds' / f'{osp.splitext(n)[0]}.json') for n in bad)
 

@@ -41,6 +41,11 @@ class VisionLLMVisualizer(DetLocalVisualizer):
         if s is not None and 'pred_image' in s:
             gen = s.pred_image.cpu().numpy().transpose(1, 2, 0)
             drawn = self._side_by_side(drawn if s.get('task') == 'edit' else None, gen)
+        if self.min_draw_size and max(drawn.shape[:2]) < self.min_draw_size:  # e.g. a small generated image
+            import cv2
+            k = self.min_draw_size / max(drawn.shape[:2])
+            drawn = cv2.resize(drawn, (round(drawn.shape[1] * k), round(drawn.shape[0] * k)),
+                               interpolation=cv2.INTER_LINEAR)
         text = s.get('pred_text') if s is not None else None
         if text:
             self.set_image(drawn)
