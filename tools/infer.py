@@ -29,6 +29,10 @@ def parse_args():
     p.add_argument('--edit', help='edit each input image following this instruction')
     p.add_argument('--steps', type=int, help='diffusion sampling steps (generate / edit)')
     p.add_argument('--guidance-scale', type=float, help='classifier-free guidance scale (generate / edit)')
+    p.add_argument('--do-sample', action='store_true', help='--question: sample the answer (else greedy)')
+    p.add_argument('--temperature', type=float, default=1.0, help='--question with --do-sample')
+    p.add_argument('--top-p', type=float, default=1.0, help='--question with --do-sample')
+    p.add_argument('--num-beams', type=int, default=1, help='--question: beam search with this many beams')
     p.add_argument('--free', action='store_true', help='let the LLM generate the answer (routing tokens) '
                    'instead of running the answer template in one forward')
     p.add_argument('--out-dir', default='outputs', help='where vis/*.png and preds/*.json go')
@@ -115,7 +119,9 @@ def main():
             images = list_images(args.inputs)
 
             def ask(img):
-                res = inf.chat(img, args.question, return_dict=True, pred_score_thr=args.pred_score_thr)
+                res = inf.chat(img, args.question, return_dict=True, pred_score_thr=args.pred_score_thr,
+                               do_sample=args.do_sample, temperature=args.temperature, top_p=args.top_p,
+                               num_beams=args.num_beams)
                 line = f'{img}: {res["text"]}'
                 if res['predictions']:  # the LLM routed: its decoders' results come back too
                     path = osp.join(args.out_dir, 'preds', osp.splitext(osp.basename(img))[0] + '.json')

@@ -91,10 +91,13 @@ def test_every_tab_through_the_api(server):
     with open(json_path) as f:
         assert len(json.load(f)['bboxes']) == len(rows)
     # chat, two rounds: the first turn comes back as context of the second
-    history, box = client.predict(handle_file(img), 'How many red circles are there?', [], False, 1.0, 1.0, 8,
+    history, box = client.predict(handle_file(img), 'How many red circles are there?', [], False, 1.0, 1.0, 8, 1,
                                   api_name='/chat')
     assert [m['role'] for m in history] == ['user', 'assistant'] and box == ''
-    history, _ = client.predict(handle_file(img), 'And blue squares?', history, True, 0.8, 0.9, 8, api_name='/chat')
+    history, _ = client.predict(handle_file(img), 'And blue squares?', history, True, 0.8, 0.9, 8, 1, api_name='/chat')
+    beam, _ = client.predict(handle_file(img), 'And blue squares?', history[:2], False, 1.0, 1.0, 8, 2,
+                             api_name='/chat')
+    assert [m['role'] for m in beam] == ['user', 'assistant'] * 2
     assert [m['role'] for m in history] == ['user', 'assistant'] * 2
     assert 'How many red circles' in str(history[0]['content'])
     # segment, pose, generate, edit

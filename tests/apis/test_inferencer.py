@@ -73,14 +73,30 @@ def _last_logits(inf, img, conv):
         return inf.model(**data, mode='tensor')[0, -1]
 
 
-def test_multi_round_chat_sampling_streaming(inferencer):
+@pytest.fixture
+def talkative(inferencer):
+    """The random-weight inferencer with its own seeded output layer (not tied to the input embeddings, whose
+    random model repeats its last input token: a newline) and the end-of-answer logit held at 0, so that
+    answers have visible tokens."""
     import torch
+    head = inferencer.model.mllm.model.lm_head
+    tied = head.weight
+    w = torch.randn(tied.shape, generator=torch.Generator().manual_seed(0))
+    w[inferencer.model.tokenizer.eos_token_id] = 0
+    head.weight = torch.nn.Parameter(w)
+    yield inferencer
+    head.weight = tied
+
+
+def test_multi_round_chat_sampling_streaming(talkative):
+    import torch
+    inferencer = talkative
     img = np.random.default_rng(0).integers(0, 255, (80, 100, 3), dtype=np.uint8)
     history = [dict(role='user', content='How many red circles are there?'),
                dict(role='assistant', content='There are 2 red circles.'),
                dict(role='user', content='And how many blue squares?')]
     greedy = inferencer.chat(img, history, max_new_tokens=6)
-    assert greedy == inferencer.chat(img, history, max_new_tokens=6)  # greedy is deterministic
+    assert greedy and greedy == inferencer.chat(img, history, max_new_tokens=6)  # greedy is deterministic
     # the earlier turns (and the image, placed before the first question) are in the model's context
     with_history, alone = _last_logits(inferencer, img, history), _last_logits(inferencer, img, history[-1:])
     assert not torch.allclose(with_history, alone)
@@ -94,7 +110,29 @@ def test_multi_round_chat_sampling_streaming(inferencer):
     chunks = list(inferencer.chat_stream(img, history, max_new_tokens=6))
     assert len(chunks) >= 2 and [c['done'] for c in chunks] == [False] * (len(chunks) - 1) + [True]
     assert chunks[-1]['text'] == greedy and greedy.startswith(chunks[-2]['text'].strip())
-    for bad, match in [(dict(temperature=0), 'temperature'), (dict(top_p=1.5), 'top_p')]:
+    # beam search: deterministic; with one beam it is greedy generation, re-reading every step's sequence with
+    # its query slots inserted (no KV cache): the same answer as the cached greedy path
+    beams = inferencer.chat(img, history, max_new_tokens=6, num_beams=3)
+    assert beams == inferencer.chat(img, history, max_new_tokens=6, num_beams=3)
+    from mmengine.dataset import pseudo_collate
+
+    from visionllm.models.superlink import GenerationOptions
+    model = inferencer.model
+    sample_inputs = inferencer._prepare(inferencer._load_one(img), conversation(history), task='chat')
+    data = model.data_preprocessor(pseudo_collate([sample_inputs]), False)
+    s = data['data_samples'][0]
+    saved = model.test_cfg['max_new_tokens']
+    model.test_cfg['max_new_tokens'] = 6
+    try:
+        with torch.no_grad():
+            model._beam_predict(s, int(data['inputs']['num_tiles'][0]), data['inputs']['pixel_values'],
+                                GenerationOptions(num_beams=1))
+    finally:
+        model.test_cfg['max_new_tokens'] = saved
+    from visionllm.evaluation import strip_routes
+    assert strip_routes(s.pred_text, list(model.superlink.token_to_family)) == greedy
+    for bad, match in [(dict(temperature=0), 'temperature'), (dict(top_p=1.5), 'top_p'),
+                       (dict(num_beams=2, do_sample=True), 'beam search'), (dict(num_beams=0), 'num_beams')]:
         with pytest.raises(PromptError, match=match):
             inferencer.chat(img, history, **bad)
     for conv, match in [(history[:2], 'end with a user turn'), ([], 'empty conversation'),

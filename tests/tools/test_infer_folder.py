@@ -110,3 +110,9 @@ def test_strict_and_nothing_done_exit_nonzero(synth_root, tokenizer_dir, tmp_pat
     log = r.stdout + r.stderr
     assert r.returncode == 1 and '1 done, 1 skipped (1 x cannot decode image)' in log, log[-2000:]
     assert osp.exists(out / 'preds' / 'good.json') and osp.exists(out / 'vis' / 'good.png')
+    # chat over the folder with beam search: one answer line per decodable file, the bad one skipped
+    r = run(['tools/infer.py', str(folder), _config(synth_root, tokenizer_dir, tmp_path), '--question',
+             'How many red circles are there?', '--num-beams', '2', '--out-dir', str(out)])
+    log = r.stdout + r.stderr
+    assert r.returncode == 0 and '1 done, 1 skipped' in log, log[-2000:]
+    assert sum(ln.startswith(str(folder / 'good.png') + ':') for ln in r.stdout.splitlines()) == 1, log[-2000:]

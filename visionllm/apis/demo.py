@@ -87,12 +87,18 @@ class DemoFunctions:
         return out['visualization'][0], rows, path
 
     def chat(self, image: Optional[str], message: str, history: Optional[list], do_sample: bool = False,
-             temperature: float = 1.0, top_p: float = 1.0, max_new_tokens: int = 64):
-        """Streams (history with the answer so far, '' for the textbox); the image stays in the context."""
+             temperature: float = 1.0, top_p: float = 1.0, max_new_tokens: int = 64, num_beams: int = 1):
+        """Streams (history with the answer so far, '' for the textbox); the image stays in the context.
+        Beam search (``num_beams`` > 1) answers at once."""
         history = [dict(role=m['role'], content=_text(m['content'])) for m in (history or [])]
         conv = history + [dict(role='user', content=message)]
-        opts = dict(do_sample=bool(do_sample), temperature=float(temperature), top_p=float(top_p))
-        for part in self.inf.chat_stream(self._image(image), conv, max_new_tokens=int(max_new_tokens), **opts):
+        opts = dict(do_sample=bool(do_sample), temperature=float(temperature), top_p=float(top_p),
+                    max_new_tokens=int(max_new_tokens))
+        if int(num_beams) > 1:
+            answer = self.inf.chat(self._image(image), conv, num_beams=int(num_beams), **opts)
+            yield conv + [dict(role='assistant', content=answer)], ''
+            return
+        for part in self.inf.chat_stream(self._image(image), conv, **opts):
             yield conv + [dict(role='assistant', content=part['text'])], ''
 
     def segment(self, image: Optional[str], names: str):
@@ -171,6 +177,7 @@ def build_demo(inferencer: VisionLLMInferencer, examples: Optional[List[List[str
                     c_temp = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label='temperature')
                     c_top_p = gr.Slider(0.05, 1.0, value=1.0, step=0.05, label='top-p')
                     c_max = gr.Slider(1, 256, value=64, step=1, label='max new tokens')
+                    c_beams = gr.Slider(1, 8, value=1, step=1, label='beams (1: greedy / sampled, streamed)')
                 with gr.Column(scale=2):
                     c_bot = gr.Chatbot(label='conversation', height=360)
                     c_msg = gr.Textbox(label='message', placeholder='How many red circles are there?')
@@ -179,7 +186,7 @@ def build_demo(inferencer: VisionLLMInferencer, examples: Optional[List[List[str
                         c_clear = gr.Button('Clear')
             if examples:
                 gr.Examples([[e[0]] for e in examples], inputs=[c_img])
-            c_inputs = [c_img, c_msg, c_bot, c_sample, c_temp, c_top_p, c_max]
+            c_inputs = [c_img, c_msg, c_bot, c_sample, c_temp, c_top_p, c_max, c_beams]
             c_btn.click(_user_errors(fn.chat), c_inputs, [c_bot, c_msg], api_name='chat')
             c_msg.submit(_user_errors(fn.chat), c_inputs, [c_bot, c_msg], api_name=False)
             c_clear.click(lambda: ([], ''), None, [c_bot, c_msg], api_name=False)

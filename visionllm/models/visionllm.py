@@ -12,6 +12,7 @@ from visionllm.utils.errors import ConfigError, PromptError
 
 from .length_buckets import length_buckets
 from .mllm.chat_template import IGNORE_INDEX, ChatTemplate
+from .superlink.beam_search import beam_search
 from .superlink.generation import generate_with_queries
 from .superlink.sampling import GenerationOptions, TokenPicker
 
@@ -251,13 +252,17 @@ class VisionLLM(BaseModel):
             hidden = self.llm_hidden_states(embeds, input_ids, mask)
             for f, c in self.superlink.gather(hidden, input_ids, embeds).items():
                 all_conds.setdefault(f, []).append(c.remap_samples(torch.tensor(prompted, device=self.device)))
-        if free:
+        options = GenerationOptions(**self.test_cfg.get('generation', {}))
+        if free and options.num_beams > 1:
+            for i in free:
+                for f, c in self._beam_predict(data_samples[i], num_tiles[i], tiles_of([i]), options).items():
+                    all_conds.setdefault(f, []).append(c.remap_samples(torch.tensor([i], device=self.device)))
+        elif free:
             input_ids, _, mask = self.sequences([data_samples[i] for i in free], [num_tiles[i] for i in free], True)
             out = generate_with_queries(self.mllm, self.superlink, self.embed(input_ids, tiles_of(free)), mask,
                                         input_ids, [self.token_budget(data_samples[i]) for i in free],
                                         self.tokenizer.eos_token_id,
-                                        TokenPicker(GenerationOptions(**self.test_cfg.get('generation', {})),
-                                                    self.device),
+                                        TokenPicker(options, self.device),
                                         self.test_cfg.get('streamer'))
             for k, i in enumerate(free):
                 data_samples[i].pred_text = self._clean_text(out.token_ids[k])
@@ -272,6 +277,37 @@ class VisionLLM(BaseModel):
             sub_inputs, sub_conds, sub_samples = self._subset(inputs, conds, data_samples)
             decoder.predict(sub_inputs, sub_conds, sub_samples)
         return data_samples
+
+    def _beam_predict(self, sample: VisionLLMDataSample, num_tiles: int, pixel_values: Optional[Tensor],
+                      options: GenerationOptions) -> Dict[str, TaskConditions]:
+        """Beam search for one free sample: sets ``pred_text``; returns the conditions of the routes in the
+        best answer (read in one forward over prompt + answer, as a prompted sample's)."""
+        if self.test_cfg.get('streamer') is not None:
+            raise PromptError('beam search answers are not streamed; use greedy or sampling to stream')
+        raw, _ = self.template.encode(sample.messages, num_tiles * self.mllm.num_image_tokens,
+                                      add_generation_prompt=True)
+        prompt = self.superlink.expand(raw, raw, IGNORE_INDEX)[0]
+        prompt_embeds = self.embed(torch.tensor([prompt], device=self.device), pixel_values)  # [1, Lp, D]
+
+        def read(gens: List[List[int]]):
+            seqs = [prompt + self.superlink.expand(g, g, IGNORE_INDEX)[0] for g in gens]
+            ids = self._pad(seqs, self.tokenizer.pad_token_id, left=False)
+            mask = self._pad([[1] * len(q) for q in seqs], 0, left=False)
+            embeds = torch.cat([prompt_embeds.expand(len(gens), -1, -1),
+                                self.mllm.embed_tokens(ids[:, len(prompt):])], 1)
+            embeds = self.superlink.insert(embeds, ids)
+            return ids, mask, embeds, self.llm_hidden_states(embeds, ids, mask)
+
+        def step_logprobs(gens: List[List[int]]) -> Tensor:
+            ids, mask, _, hidden = read(gens)
+            last = hidden[torch.arange(len(gens), device=self.device), mask.sum(1) - 1]
+            return F.log_softmax(self.mllm.model.lm_head(last).float(), -1)
+
+        best = beam_search(step_logprobs, options.num_beams, self.token_budget(sample), self.tokenizer.eos_token_id,
+                           options.length_penalty)
+        sample.pred_text = self._clean_text(best)
+        ids, _, embeds, hidden = read([best])
+        return self.superlink.gather(hidden, ids, embeds)
 
     def token_budget(self, sample: VisionLLMDataSample) -> int:
         """New tokens a free-generation sample may produce (see ``test_cfg`` in the class docstring)."""

@@ -20,6 +20,8 @@ class GenerationOptions:
         top_p: keep the smallest set of tokens whose probability reaches p (1.0: all).
         repetition_penalty: >= 1; divides the logits of tokens already in the sequence (greedy too).
         seed: seeds the sampling generator (None: torch's global generator).
+        num_beams: > 1: beam search (:func:`beam_search`; deterministic, no sampling, not streamed).
+        length_penalty: beam search ranks finished answers by log-probability / length ** length_penalty.
     """
     do_sample: bool = False
     temperature: float = 1.0
@@ -27,6 +29,8 @@ class GenerationOptions:
     top_p: float = 1.0
     repetition_penalty: float = 1.0
     seed: Optional[int] = None
+    num_beams: int = 1
+    length_penalty: float = 1.0
 
     def __post_init__(self):
         if not self.temperature > 0:
@@ -37,6 +41,10 @@ class GenerationOptions:
             raise PromptError(f'top_k must be >= 0, got {self.top_k}')
         if self.repetition_penalty < 1:
             raise PromptError(f'repetition_penalty must be >= 1, got {self.repetition_penalty}')
+        if self.num_beams < 1:
+            raise PromptError(f'num_beams must be >= 1, got {self.num_beams}')
+        if self.num_beams > 1 and self.do_sample:
+            raise PromptError('beam search (num_beams > 1) is deterministic: it cannot be combined with do_sample')
 
 
 class TokenPicker:
