@@ -158,7 +158,7 @@ def build_demo(inferencer: VisionLLMInferencer, examples: Optional[List[List[str
                                          value='red circle . blue square')
                     with gr.Row():
                         d_free = gr.Checkbox(label='free (the LLM writes the routes)', value=False)
-                        d_thr = gr.Slider(0, 1, value=0.3, step=0.05, label='score threshold')
+                        d_thr = gr.Slider(0, 1, value=0.2, step=0.05, label='score threshold')
                     d_btn = gr.Button('Detect', variant='primary', elem_id='detect_button')
                 with gr.Column():
                     d_out = gr.Image(type='numpy', label='detections', elem_id='detect_output', format='png')

@@ -101,11 +101,13 @@ class VisionLLMVisualizer(DetLocalVisualizer):
         boxes = pred.bboxes.cpu().numpy()
         self.draw_bboxes(boxes, edge_colors=cols, line_widths=max(1, W // 300 + 1))
         font = self._font(image)
-        for b, (box, c) in enumerate(zip(boxes, cols)):
+        order = np.argsort(pred.scores.cpu().numpy(), kind='stable') if 'scores' in pred else range(len(boxes))
+        for b in order:  # the most confident label is drawn last, on top
+            box, c = boxes[b], cols[b]
             label = f'{pred.label_names[b] if "label_names" in pred else idx[b]}'
             if 'scores' in pred:
                 label += f' {float(pred.scores[b]):.2f}'
-            w, h = 0.72 * font * len(label) + 4, 1.5 * font  # the label's size in pixels, approximately
+            w, h = 0.8 * font * len(label) + 4, 1.5 * font  # the label's size in pixels, approximately
             x = float(np.clip(box[0], 0, max(0, W - w)))
             y = float(box[1] - h) if box[1] - h >= 0 else float(np.clip(box[1], 0, max(0, H - h)))
             self.draw_texts(label, np.array([x + 2, y + 1]), colors='white', font_sizes=font,
