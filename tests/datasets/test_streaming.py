@@ -1,0 +1,203 @@
+"""Shards written by tools/convert_to_shards.py, streamed: the same packed samples as the map-style data,
+every sample once per pass over 2 DDP ranks x 2 workers, weighted mixtures, bad shards skipped, and the
+Runner training from a streaming config."""
+import json
+import os
+import os.path as osp
+import random
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from tests.conftest import tiny_config
+from tests.tools.test_cli import run
+
+MAIN = 'configs/visionllm/visionllm_internvl-tiny_det-text_1xb8-1.8k_synthetic.py'
+SHARDED = 'configs/visionllm/visionllm_internvl-tiny_det-text_1xb8-1.8k_synthetic-shards.py'
+
+
+@pytest.fixture(scope='module')
+def main_cfg(synth_root, tokenizer_dir, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp('shards_cfg')
+    cfg = tiny_config(MAIN, synth_root, tokenizer_dir, str(tmp))
+    path = str(tmp / 'main.py')
+    cfg.dump(path)
+    return cfg, path
+
+
+@pytest.fixture(scope='module')
+def shards(main_cfg, tmp_path_factory):
+    """The tiny main job's train split as shards of 4 samples, through the CLI."""
+    root = str(tmp_path_factory.mktemp('shards') / 'det-text')
+    r = run(['tools/convert_to_shards.py', main_cfg[1], root, '--shard-size', '4'])
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    with open(osp.join(root, 'manifest.json')) as f:
+        return root, json.load(f)
+
+
+def _sources(cfg):
+    from tools.convert_to_shards import sources
+    return sources(cfg.train_dataloader.dataset)[0]
+
+
+def _build(cfg_dict):
+    from mmengine.registry import init_default_scope
+    init_default_scope('visionllm')
+    import visionllm.datasets  # noqa: F401
+    from visionllm.registry import DATASETS
+    return DATASETS.build(cfg_dict)
+
+
+def _seeded(fn, seed):
+    np.random.seed(seed)
+    random.seed(seed)
+    torch.manual_seed(seed)
+    return fn()
+
+
+def test_streams_give_the_map_style_samples(main_cfg, shards):
+    from visionllm.datasets.shards import iter_shards, shard_list
+    root, manifest = shards
+    leaves = _sources(main_cfg[0])
+    assert [s['type'] for s in manifest['sources']] == [leaf['type'] for leaf in leaves]
+    assert manifest['weights'] == list(main_cfg[0].train_dataloader.dataset.weights)
+    for src, leaf in zip(manifest['sources'], leaves):
+        ds = _build(leaf)
+        ds.full_init()
+        assert src['samples'] == len(ds) and len(src['shards']) == -(-len(ds) // 4)
+        stream = _build(dict(type='StreamingDataset', shards=osp.join(root, src['name']), dataset=leaf,
+                             shuffle=False))
+        raw = iter_shards(shard_list(osp.join(root, src['name'])), on_error=pytest.fail)
+        for i in range(3):  # the same random augmentation draws: identical packed samples
+            a = _seeded(lambda: stream._prepare(next(raw)), i)  # noqa: B023 - called at once
+            b = _seeded(lambda: ds[i], i)  # noqa: B023
+            for k, v in b['inputs'].items():
+                assert (torch.equal(v, a['inputs'][k]) if isinstance(v, torch.Tensor) else v == a['inputs'][k]), k
+            ma, mb = a['data_samples'].metainfo, b['data_samples'].metainfo
+            assert ma['messages'] == mb['messages'] and ma['shard_key'].endswith(f's{leaves.index(leaf)}_{i:09d}')
+            for field in ('gt_instances', 'gt_bboxes'):
+                if field in b['data_samples']:
+                    assert torch.equal(b['data_samples'].get(field).bboxes, a['data_samples'].get(field).bboxes)
+
+
+def _seven_uneven_shards(main_cfg, out):
+    """The detection source's 24 samples in 7 shards of 4, 4, 4, 4, 3, 3, 2."""
+    import webdataset as wds
+
+    from visionllm.datasets.shards import encode_sample
+    leaf = _sources(main_cfg[0])[0]
+    ds = _build(leaf)
+    ds.full_init()
+    os.makedirs(out, exist_ok=True)
+    i = 0
+    for k, size in enumerate([4, 4, 4, 4, 3, 3, 2]):
+        with wds.TarWriter(osp.join(out, f'shard-{k:06d}.tar')) as sink:
+            for _ in range(size):
+                sink.write(encode_sample(f'{i:09d}', ds.get_data_info(i)))
+                i += 1
+    assert i == len(ds)
+    return leaf, [f'{j:09d}' for j in range(i)]
+
+
+def _identity(x):
+    return x
+
+
+def _ddp_reader(rank, world, init_file, shards, leaf, out):
+    """One DDP rank: 2 passes of a 2-worker DataLoader over the stream; writes the keys it saw."""
+    import torch.distributed as dist
+    dist.init_process_group('gloo', init_method=f'file://{init_file}', rank=rank, world_size=world)
+    try:
+        stream = _build(dict(type='StreamingDataset', shards=shards, dataset=leaf, shuffle=True, shuffle_buffer=4))
+        # workers forked (the default on Linux, as in training): they inherit the process group's rank
+        loader = torch.utils.data.DataLoader(stream, batch_size=None, num_workers=2, collate_fn=_identity,
+                                             multiprocessing_context='fork')
+        passes = [[s['data_samples'].metainfo['shard_key'].rsplit(':', 1)[1] for s in loader] for _ in range(2)]
+        with open(out, 'w') as f:
+            json.dump(passes, f)
+    finally:
+        dist.destroy_process_group()
+
+
+def test_every_sample_once_per_pass_over_ddp_ranks_and_workers(main_cfg, tmp_path):
+    import torch.multiprocessing as tmp_mp
+    leaf, keys = _seven_uneven_shards(main_cfg, str(tmp_path / 'seven'))
+    outs = [str(tmp_path / f'rank{r}.json') for r in range(2)]
+    ctx = tmp_mp.get_context('spawn')
+    procs = [ctx.Process(target=_ddp_reader, args=(r, 2, str(tmp_path / 'pg'), str(tmp_path / 'seven'), leaf.to_dict(),
+                                                  outs[r])) for r in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(300)
+        assert p.exitcode == 0
+    seen = [json.load(open(o)) for o in outs]
+    orders = []
+    for k in range(2):
+        got = seen[0][k] + seen[1][k]
+        assert sorted(got) == keys, f'pass {k}: duplicates or gaps'
+        assert seen[0][k] and seen[1][k]
+        orders.append(got)
+    assert orders[0] != orders[1]  # each pass reshuffles
+
+
+def test_mixture_weights_and_task_groups(main_cfg, shards):
+    root, manifest = shards
+    leaves = _sources(main_cfg[0])
+    caption, vqa = manifest['sources'][2], manifest['sources'][3]
+    mix = _build(dict(type='StreamingMixture', weights=[0.25, 0.75], group_size=4, seed=3, datasets=[
+        dict(type='StreamingDataset', shards=osp.join(root, s['name']), dataset=leaves[k], shuffle_buffer=8)
+        for k, s in ((2, caption), (3, vqa))]))
+    n, from_vqa, groups = 0, 0, []
+    for sample in mix:
+        src = sample['data_samples'].metainfo['shard_key'].rsplit(':', 1)[1].split('_')[0]
+        groups.append(src)
+        from_vqa += src == 's3'
+        n += 1
+        if n == 2000:
+            break
+    assert abs(from_vqa / n - 0.75) < 0.04
+    # runs of 4 from one source: every batch of 4 holds one task
+    assert all(len(set(groups[i:i + 4])) == 1 for i in range(0, n, 4))
+
+
+def test_bad_shards_are_skipped_counted_and_logged(main_cfg, shards, tmp_path, log_records):
+    import webdataset as wds
+    root, manifest = shards
+    src = manifest['sources'][0]
+    bad = tmp_path / 'bad'
+    bad.mkdir()
+    files = sorted(f for f in os.listdir(osp.join(root, src['name'])) if f.endswith('.tar'))[:3]
+    for f in files:
+        shutil.copy(osp.join(root, src['name'], f), bad / f)
+    data = (bad / files[0]).read_bytes()  # a shard cut in the middle of a member
+    (bad / files[0]).write_bytes(data[:len(data) // 2 + 100])
+    samples = list(wds.WebDataset(str(bad / files[1]), shardshuffle=False))  # an image member that is not one
+    samples[1] = dict(samples[1], **{k: b'not an image' for k in samples[1] if k.endswith('.png')})
+    with wds.TarWriter(str(bad / files[1])) as sink:
+        for s in samples:
+            sink.write({k: v for k, v in s.items() if k != '__url__' and k != '__local_path__'})
+    stream = _build(dict(type='StreamingDataset', shards=str(bad), dataset=_sources(main_cfg[0])[0], shuffle=False))
+    out = list(stream)
+    skipped = [o['skipped'] for o in out if 'skipped' in o]
+    good = [o for o in out if 'skipped' not in o]
+    assert len(skipped) >= 2 and any('cannot decode' in s['reason'] for s in skipped)
+    assert 4 + 3 <= len(good) <= 4 + 3 + 2  # the intact shard, the others minus their bad parts
+    assert any('skipped shard data' in r.getMessage() for r in log_records)
+
+
+def test_runner_trains_from_shards(synth_root, tokenizer_dir, shards, tmp_path):
+    root, _ = shards
+    cfg = tiny_config(SHARDED, synth_root, tokenizer_dir, str(tmp_path))
+    for ds in cfg.train_dataloader.dataset.datasets:
+        ds.shards = osp.join(root, osp.basename(ds.shards))
+    cfg.train_dataloader.num_workers = 2
+    cfg.train_cfg.val_interval = 100  # training only: validation reads the map-style splits, tested elsewhere
+    path = str(tmp_path / 'sharded.py')
+    cfg.dump(path)
+    r = run(['tools/train.py', path, '--work-dir', str(tmp_path / 'work')])
+    log = r.stdout + r.stderr
+    assert r.returncode == 0, log[-3000:]
+    assert 'Iter(train) [2/2]' in log and osp.exists(tmp_path / 'work' / 'iter_2.pth'), log[-3000:]

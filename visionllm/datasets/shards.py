@@ -1,0 +1,155 @@
+"""Web-scale data: any dataset of the project as webdataset tar shards, and streams over them.
+
+A shard sample holds what the map-style dataset's ``get_data_info(i)`` returns (``<key>.json``) and the
+encoded bytes of every file it names (``<key>.<field>.<ext>``, e.g. ``img_path.png``, ``seg_map_path.png``).
+Streaming puts those bytes behind an in-memory ``vllmshard://`` file backend of mmengine and runs the source
+dataset's own pipeline, so every loader (ours, mmdet's, mmseg's, mmpose's) reads them unchanged and the
+packed samples equal the map-style ones.
+"""
+import json
+import os
+import os.path as osp
+from typing import Dict, Iterator, List, Optional
+
+import numpy as np
+from mmengine.fileio import register_backend
+from mmengine.fileio.backends import BaseStorageBackend
+
+PREFIX = 'vllmshard'
+INDEX = 'index.json'  # per-folder sample counts written with the shards
+_MEMORY: Dict[str, bytes] = {}  # this process's files of the samples being prepared
+
+
+@register_backend(PREFIX, force=True, prefixes=PREFIX)
+class ShardMemoryBackend(BaseStorageBackend):
+    """mmengine file backend over the bytes of shard members being prepared (``vllmshard://KEY/FIELD.EXT``)."""
+
+    def get(self, filepath) -> bytes:
+        try:
+            return _MEMORY[str(filepath)]
+        except KeyError:
+            raise FileNotFoundError(f'{filepath} (not a member of the shard sample being prepared)') from None
+
+    def get_text(self, filepath, encoding: str = 'utf-8') -> str:
+        return self.get(filepath).decode(encoding)
+
+
+class _Encoder(json.JSONEncoder):
+    """numpy values -> JSON, arrays tagged so that :func:`_decode` restores their dtype and shape."""
+
+    def default(self, o):
+        if isinstance(o, np.ndarray):
+            return {'__ndarray__': o.tolist(), 'dtype': str(o.dtype), 'shape': list(o.shape)}
+        if isinstance(o, np.generic):
+            return o.item()
+        return super().default(o)
+
+
+def _decode(obj):
+    if isinstance(obj, dict):
+        if '__ndarray__' in obj:
+            return np.asarray(obj['__ndarray__'], dtype=obj['dtype']).reshape(obj['shape'])
+        return {k: _decode(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_decode(v) for v in obj]
+    return obj
+
+
+def file_fields(info: dict) -> Dict[str, str]:
+    """``{field: path}`` of the data info's fields that name an existing file (``*_path``)."""
+    return {k: v for k, v in info.items() if k.endswith('_path') and isinstance(v, str) and v and osp.isfile(v)}
+
+
+def encode_sample(key: str, info: dict) -> dict:
+    """One data info -> a webdataset sample: ``json`` (the info, file fields by base name) + file bytes."""
+    sample = {'__key__': key}
+    files = file_fields(info)
+    stored = dict(info)
+    for field, path in files.items():
+        ext = osp.splitext(path)[1].lower() or '.bin'
+        with open(path, 'rb') as f:
+            sample[field + ext] = f.read()
+        stored[field] = osp.basename(path)
+    stored['__files__'] = {field: field + (osp.splitext(p)[1].lower() or '.bin') for field, p in files.items()}
+    sample['json'] = json.dumps(stored, cls=_Encoder).encode()
+    return sample
+
+
+def decode_sample(sample: dict) -> dict:
+    """A webdataset sample -> the data info, its file fields pointing at ``vllmshard://`` entries
+    (registered in this process's memory until :func:`release` is called)."""
+    info = _decode(json.loads(sample['json']))
+    for field, member in info.pop('__files__', {}).items():
+        if member not in sample:
+            raise KeyError(f'shard sample {sample["__key__"]}: member {member} missing')
+        uri = f'{PREFIX}://{sample["__key__"]}/{member}'
+        _MEMORY[uri] = sample[member]
+        info[field] = uri
+    return info
+
+
+def release(info: dict) -> None:
+    for v in info.values():
+        if isinstance(v, str) and v.startswith(PREFIX + '://'):
+            _MEMORY.pop(v, None)
+
+
+def write_shards(dataset, out_dir: str, shard_size: int = 1000, key_prefix: str = '') -> dict:
+    """Write every sample of a map-style ``dataset`` (its ``get_data_info``) to ``out_dir/shard-NNNNNN.tar``.
+
+    Returns ``{'samples': n, 'shards': [file names]}``.
+    """
+    import webdataset as wds
+    os.makedirs(out_dir, exist_ok=True)
+    if hasattr(dataset, 'full_init'):
+        dataset.full_init()
+    n = len(dataset)
+    with wds.ShardWriter(osp.join(out_dir, 'shard-%06d.tar'), maxcount=shard_size, verbose=0) as sink:
+        for i in range(n):
+            sink.write(encode_sample(f'{key_prefix}{i:09d}', dataset.get_data_info(i)))
+    shards = sorted(f for f in os.listdir(out_dir) if f.startswith('shard-') and f.endswith('.tar'))
+    counts = {f: min(shard_size, n - k * shard_size) for k, f in enumerate(shards)}
+    with open(osp.join(out_dir, INDEX), 'w') as f:
+        json.dump(dict(samples=n, shards=counts), f)
+    return dict(samples=n, shards=shards)
+
+
+def shard_counts(urls: List[str]) -> Optional[int]:
+    """Samples in these shards, from their folders' index files (None when a folder has none)."""
+    total, cache = 0, {}
+    for url in urls:
+        folder = osp.dirname(url)
+        if folder not in cache:
+            path = osp.join(folder, INDEX)
+            cache[folder] = json.load(open(path))['shards'] if osp.exists(path) else None
+        if cache[folder] is None or osp.basename(url) not in cache[folder]:
+            return None
+        total += cache[folder][osp.basename(url)]
+    return total
+
+
+def iter_shards(urls: List[str], on_error) -> Iterator[dict]:
+    """Samples of the tar shards in order (webdataset's reader: members grouped by key); a shard or member
+    that cannot be read is passed to ``on_error(reason)`` and skipped."""
+    import webdataset as wds
+
+    def handler(exn: Exception) -> bool:
+        on_error(f'{type(exn).__name__}: {exn}')
+        return True  # go on with the next member / shard
+
+    yield from wds.DataPipeline(wds.SimpleShardList(list(urls)), wds.tarfile_to_samples(handler=handler))
+
+
+def shard_list(shards) -> List[str]:
+    """A directory (its ``*.tar``, sorted), a brace pattern (``dir/shard-{000000..000006}.tar``) or a list."""
+    if isinstance(shards, str):
+        if osp.isdir(shards):
+            return sorted(osp.join(shards, f) for f in os.listdir(shards) if f.endswith('.tar'))
+        import braceexpand
+        return list(braceexpand.braceexpand(shards))
+    return [u for s in shards for u in shard_list(s)]
+
+
+def read_manifest(root: str) -> dict:
+    with open(osp.join(root, 'manifest.json')) as f:
+        return json.load(f)

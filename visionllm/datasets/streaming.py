@@ -1,0 +1,193 @@
+"""Streaming datasets (``torch.utils.data.IterableDataset``) over webdataset shards, for mmengine's Runner
+with ``IterBasedTrainLoop`` (config: ``sampler=None``)."""
+import multiprocessing as mp
+import random
+from typing import Iterator, List, Optional, Sequence, Union
+
+import numpy as np
+from mmengine.logging import print_log
+from torch.utils.data import IterableDataset, get_worker_info
+
+from visionllm.registry import DATASETS
+from visionllm.utils.errors import BadSampleError, ConfigError
+
+from .shards import decode_sample, iter_shards, release, shard_counts, shard_list
+
+
+def _rank_world():
+    from mmengine.dist import get_dist_info
+    return get_dist_info()
+
+
+@DATASETS.register_module()
+class StreamingDataset(IterableDataset):
+    """Samples of tar shards, prepared by the pipeline of the map-style dataset they were written from.
+
+    Sharding: the shard list (shuffled per epoch with ``seed + epoch`` when ``shuffle``) is dealt round-robin
+    to the ``world_size x num_workers`` readers, so every sample is read exactly once per pass; readers with
+    one shard fewer (uneven counts) simply finish earlier. Within a reader a ``shuffle_buffer`` mixes samples
+    (seeded by seed, epoch and reader). A pass is an epoch; passes are counted across the dataloader's
+    workers, so each new pass reshuffles.
+
+    Bad data never ends the run: an unreadable shard or tar member is skipped with one logged line, and an
+    undecodable sample becomes a skip marker that ``visionllm_collate`` drops and ``BadSampleHook`` counts.
+
+    Args:
+        shards: a directory of ``*.tar``, a brace pattern or a list of those (see ``shard_list``).
+        dataset: config of the map-style dataset the shards were written from (built with
+            ``lazy_init=True``: its annotations are not read; its pipeline and metainfo are used).
+        shuffle: shuffle shard order and samples (training); False reads shards and samples in order.
+        shuffle_buffer: samples held for shuffling within a reader.
+        seed: base seed of all shuffling.
+    """
+
+    def __init__(self, shards: Union[str, Sequence[str]], dataset: dict, shuffle: bool = True,
+                 shuffle_buffer: int = 256, seed: int = 0, test_mode: bool = False):
+        self.urls = shard_list(shards)
+        if not self.urls:
+            raise ConfigError(f'StreamingDataset: no shards found in {shards!r}')
+        self.source = DATASETS.build(dict(dataset, lazy_init=True))
+        self.metainfo = getattr(self.source, 'metainfo', {})
+        self.shuffle, self.shuffle_buffer, self.seed = shuffle, shuffle_buffer, seed
+        self.test_mode = test_mode
+        self._passes = mp.Value('q', 0)  # readers started, over all passes and workers (shared with workers)
+
+    def __len__(self) -> int:
+        """Samples per pass over all ranks (from the shard folders' index files; mmengine reads it to size
+        epochs for schedulers)."""
+        n = shard_counts(self.urls)
+        if n is None:
+            raise TypeError('StreamingDataset: the shard folders have no index.json (written by write_shards)')
+        return n
+
+    def __getstate__(self):
+        # sent to spawned dataloader workers, which have no process group: they read the rank from here
+        state = dict(self.__dict__)
+        state['_dist'] = _rank_world()
+        return state
+
+    def _rank_world(self):
+        return self.__dict__.get('_dist') or _rank_world()
+
+    def _epoch(self, num_workers: int) -> int:
+        with self._passes.get_lock():
+            n = self._passes.value
+            self._passes.value += 1
+        return n // num_workers
+
+    def readers(self, rank: int, world_size: int, worker: int, num_workers: int, epoch: int) -> List[str]:
+        """The shards of one reader (``rank``, ``worker``) in one epoch."""
+        urls = list(self.urls)
+        if self.shuffle:
+            random.Random(self.seed + epoch).shuffle(urls)
+        return urls[rank * num_workers + worker::world_size * num_workers]
+
+    def __iter__(self) -> Iterator[dict]:
+        rank, world = self._rank_world()
+        info = get_worker_info()
+        worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
+        epoch = self._epoch(workers)
+        mine = self.readers(rank, world, worker, workers, epoch)
+        errors: List[str] = []
+
+        def on_error(reason: str) -> None:
+            print_log(f'skipped shard data: {reason}', logger='current', level=30)
+            errors.append(reason)
+
+        samples = iter_shards(mine, on_error)
+        if self.shuffle and self.shuffle_buffer > 1:
+            samples = _buffered_shuffle(samples, self.shuffle_buffer,
+                                        random.Random(f'{self.seed}-{epoch}-{rank}-{worker}'))
+        for sample in samples:
+            while errors:
+                yield dict(skipped=dict(index=-1, reason=errors.pop(0)))
+            yield self._prepare(sample)
+        while errors:
+            yield dict(skipped=dict(index=-1, reason=errors.pop(0)))
+
+    def _prepare(self, sample: dict) -> dict:
+        key = f'{sample.get("__url__", "?")}:{sample["__key__"]}'
+        info = None
+        try:
+            info = decode_sample(sample)
+            data = self.source.pipeline(info)
+        except (BadSampleError, KeyError, ValueError) as e:
+            if self.test_mode:
+                raise
+            return dict(skipped=dict(index=key, reason=f'{type(e).__name__}: {e}'))
+        finally:
+            if info is not None:
+                release(info)
+        if data is None:
+            return dict(skipped=dict(index=key, reason='a transform dropped the sample'))
+        if 'data_samples' in data:
+            data['data_samples'].set_metainfo(dict(shard_key=key))
+        return data
+
+
+def _buffered_shuffle(it, size: int, rng: random.Random):
+    """Reservoir-style shuffle: hold ``size`` items, emit a random one as each new item comes."""
+    buf = []
+    for x in it:
+        if len(buf) < size:
+            buf.append(x)
+            continue
+        k = rng.randrange(size)
+        buf[k], x = x, buf[k]
+        yield x
+    rng.shuffle(buf)
+    yield from buf
+
+
+@DATASETS.register_module()
+class StreamingMixture(IterableDataset):
+    """Weighted mixture of streams (the same keys as ``MixtureDataset``), endless: a source that ends
+    starts its next pass. With ``group_size`` (= the batch size) each run of ``group_size`` consecutive
+    samples comes from one source, so every batch holds one task family (the decoders' grouping, as
+    ``TaskGroupedBatchSampler`` gives map-style data).
+
+    Args:
+        datasets: ``StreamingDataset`` configs (or built ones).
+        weights: relative sampling weight per source (default: equal).
+        group_size: samples drawn from a source in a row (1: per sample).
+        seed: seed of the source draws (differs per rank and worker).
+    """
+
+    def __init__(self, datasets: Sequence[Union[dict, StreamingDataset]], weights: Optional[Sequence[float]] = None,
+                 group_size: int = 1, seed: int = 0):
+        self.datasets = [DATASETS.build(d) if isinstance(d, dict) else d for d in datasets]
+        w = np.asarray(weights if weights is not None else [1.0] * len(self.datasets), dtype=np.float64)
+        if len(w) != len(self.datasets) or (w < 0).any() or w.sum() <= 0:
+            raise ConfigError(f'StreamingMixture: weights {list(w)} must be {len(self.datasets)} non-negative numbers')
+        self.weights = w / w.sum()
+        self.group_size, self.seed = max(1, int(group_size)), seed
+        self.metainfo = dict(sources=[type(d.source).__name__ for d in self.datasets])
+
+    def __len__(self) -> int:
+        """The sources' samples per pass, summed (a nominal epoch: the mixture itself is endless)."""
+        return sum(len(d) for d in self.datasets)
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state['_dist'] = _rank_world()
+        return state
+
+    def __iter__(self) -> Iterator[dict]:
+        rank, _ = self.__dict__.get('_dist') or _rank_world()
+        info = get_worker_info()
+        worker = info.id if info is not None else 0
+        rng = np.random.default_rng([self.seed, rank, worker])
+        streams = [iter(d) for d in self.datasets]
+        while True:
+            k = int(rng.choice(len(streams), p=self.weights))
+            for _ in range(self.group_size):
+                try:
+                    yield next(streams[k])
+                except StopIteration:  # this source's pass is over: its next pass (reshuffled)
+                    streams[k] = iter(self.datasets[k])
+                    try:
+                        yield next(streams[k])
+                    except StopIteration:
+                        raise ConfigError(f'StreamingMixture: source {k} gives this reader (rank {rank}, worker '
+                                          f'{worker}) no samples; it needs at least as many shards as ranks x '
+                                          'dataloader workers') from None
