@@ -188,16 +188,30 @@ def test_bad_shards_are_skipped_counted_and_logged(main_cfg, shards, tmp_path, l
     assert any('skipped shard data' in r.getMessage() for r in log_records)
 
 
-def test_runner_trains_from_shards(synth_root, tokenizer_dir, shards, tmp_path):
+def test_runner_trains_from_shards_and_resumes_exactly(synth_root, tokenizer_dir, shards, tmp_path):
+    """4 iterations from the sharded config (2 workers); then a run resumed from its iteration-2 checkpoint
+    trains iterations 3-4 on the same samples."""
     root, _ = shards
-    cfg = tiny_config(SHARDED, synth_root, tokenizer_dir, str(tmp_path))
+    cfg = tiny_config(SHARDED, synth_root, tokenizer_dir, str(tmp_path), iters=4)
     for ds in cfg.train_dataloader.dataset.datasets:
         ds.shards = osp.join(root, osp.basename(ds.shards))
     cfg.train_dataloader.num_workers = 2
     cfg.train_cfg.val_interval = 100  # training only: validation reads the map-style splits, tested elsewhere
-    path = str(tmp_path / 'sharded.py')
-    cfg.dump(path)
-    r = run(['tools/train.py', path, '--work-dir', str(tmp_path / 'work')])
-    log = r.stdout + r.stderr
-    assert r.returncode == 0, log[-3000:]
-    assert 'Iter(train) [2/2]' in log and osp.exists(tmp_path / 'work' / 'iter_2.pth'), log[-3000:]
+    cfg.default_hooks.checkpoint.interval = 2
+    cfg.custom_imports = dict(imports=['tests.datasets.stream_keys_hook'], allow_failed_imports=False)
+    keys = {}
+    for name in ('straight', 'resumed'):
+        cfg.custom_hooks = [dict(type='StreamKeysHook', out=str(tmp_path / f'{name}.jsonl'))]
+        path = str(tmp_path / f'{name}.py')
+        cfg.dump(path)
+        extra = ['--resume', str(tmp_path / 'straight' / 'iter_2.pth')] if name == 'resumed' else []
+        r = run(['tools/train.py', path, '--work-dir', str(tmp_path / name)] + extra)
+        log = r.stdout + r.stderr
+        assert r.returncode == 0, log[-3000:]
+        assert 'Iter(train) [4/4]' in log and osp.exists(tmp_path / name / 'iter_4.pth'), log[-3000:]
+        keys[name] = [json.loads(ln) for ln in open(tmp_path / f'{name}.jsonl')]
+    straight = {it: k for it, k in keys['straight']}
+    assert len(straight) == 4 and all(len(k) == 2 and all(k) for k in straight.values())
+    assert len({tuple(k) for k in straight.values()}) == 4  # different samples every iteration
+    assert [it for it, _ in keys['resumed']] == [2, 3]  # iterations 3 and 4 only
+    assert all(k == straight[it] for it, k in keys['resumed']), (keys, straight)

@@ -83,10 +83,14 @@ class StreamingDataset(IterableDataset):
         return urls[rank * num_workers + worker::world_size * num_workers]
 
     def __iter__(self) -> Iterator[dict]:
+        return self.iterate()
+
+    def iterate(self, epoch: Optional[int] = None) -> Iterator[dict]:
+        """One pass of this reader (rank, dataloader worker); ``epoch`` None: the next pass."""
         rank, world = self._rank_world()
         info = get_worker_info()
         worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
-        epoch = self._epoch(workers)
+        epoch = self._epoch(workers) if epoch is None else epoch
         mine = self.readers(rank, world, worker, workers, epoch)
         errors: List[str] = []
 
@@ -177,14 +181,16 @@ class StreamingMixture(IterableDataset):
         info = get_worker_info()
         worker = info.id if info is not None else 0
         rng = np.random.default_rng([self.seed, rank, worker])
-        streams = [iter(d) for d in self.datasets]
+        passes = [0] * len(self.datasets)  # this reader's passes per source: the same order after a restart
+        streams = [d.iterate(0) for d in self.datasets]
         while True:
             k = int(rng.choice(len(streams), p=self.weights))
             for _ in range(self.group_size):
                 try:
                     yield next(streams[k])
                 except StopIteration:  # this source's pass is over: its next pass (reshuffled)
-                    streams[k] = iter(self.datasets[k])
+                    passes[k] += 1
+                    streams[k] = self.datasets[k].iterate(passes[k])
                     try:
                         yield next(streams[k])
                     except StopIteration:
