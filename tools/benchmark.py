@@ -12,6 +12,8 @@
                                        each): peak resident memory, its ratio, and latency per image
   params   CONFIG                      build on the meta device: parameters per part, memory estimates
   sample   CONFIG [--weights CKPT]     generation / editing sampling time per image (batch 1 and 8)
+  data     CONFIG SHARDED_CONFIG SHARDS  training-data loading, map-style vs streamed from shards: samples/s,
+                                       resident memory (main + workers) at the start, end and peak of a pass
 """
 import argparse
 import json
@@ -399,6 +401,59 @@ def bench_sample(args):
     print(f'  edit      batch 1 {e1 * 1000:7.1f} ms')
 
 
+def _rss_gib(proc) -> float:
+    """Resident memory of a process and its children (dataloader workers), GiB."""
+    total = proc.memory_info().rss
+    for c in proc.children(recursive=True):
+        try:
+            total += c.memory_info().rss
+        except Exception:  # a worker that just exited
+            pass
+    return total / 2 ** 30
+
+
+def _loader_pass(loader_cfg, batches: int) -> dict:
+    """samples/s over ``batches`` batches (after one warm-up batch) and memory at 10 points of the pass."""
+    import psutil
+    from mmengine.runner import Runner
+    proc = psutil.Process()
+    it = iter(Runner.build_dataloader(loader_cfg))
+    next(it)
+    mem, n, t0 = [], 0, time.perf_counter()
+    for b in range(batches):
+        batch = next(it)
+        n += len(batch['data_samples'])
+        if b % max(1, batches // 10) == 0:
+            mem.append(_rss_gib(proc))
+    dt = time.perf_counter() - t0
+    return dict(samples_per_s=n / dt, mem_first=mem[0], mem_last=mem[-1], mem_peak=max(mem))
+
+
+def bench_data(args):
+    """Streaming (shards) vs map-style loading of a config's training data: throughput and memory."""
+    import os
+
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    map_cfg, stream_cfg = Config.fromfile(args.config), Config.fromfile(args.sharded_config)
+    init_default_scope('visionllm')
+    for ds in stream_cfg.train_dataloader.dataset.datasets:
+        ds.shards = osp.join(args.shards, osp.basename(ds.shards))
+    rows = {}
+    for name, cfg in (('map-style', map_cfg), ('streaming', stream_cfg)):
+        lc = cfg.train_dataloader.copy()
+        lc.update(num_workers=args.workers, persistent_workers=args.workers > 0)
+        rows[name] = _loader_pass(lc, args.batches)
+    size = sum(os.path.getsize(osp.join(r, f)) for r, _, fs in os.walk(args.shards) for f in fs)
+    print(f'{args.batches} batches of {map_cfg.train_dataloader.batch_size}, {args.workers} workers; '
+          f'shards {size / 2 ** 30:.2f} GiB')
+    print(f'{"":10s} {"samples/s":>10s} {"RSS first":>10s} {"RSS last":>9s} {"RSS peak":>9s} (GiB, main + workers)')
+    for name, r in rows.items():
+        print(f'{name:10s} {r["samples_per_s"]:10.1f} {r["mem_first"]:10.2f} {r["mem_last"]:9.2f} {r["mem_peak"]:9.2f}')
+    ratio = rows['streaming']['samples_per_s'] / rows['map-style']['samples_per_s']
+    print(f'streaming / map-style throughput: x{ratio:.2f}')
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest='cmd', required=True)
@@ -440,13 +495,19 @@ def main():
     s.add_argument('--out-dir')
     s = sub.add_parser('params')
     s.add_argument('config')
+    s = sub.add_parser('data')
+    s.add_argument('config', help='map-style config')
+    s.add_argument('sharded_config', help='its streaming variant')
+    s.add_argument('shards', help='the folder tools/convert_to_shards.py wrote')
+    s.add_argument('--batches', type=int, default=300)
+    s.add_argument('--workers', type=int, default=2)
     s = sub.add_parser('sample')
     s.add_argument('config')
     s.add_argument('--weights')
     s.add_argument('--steps', type=int, help='sampling steps (default: the decoder test_cfg)')
     args = p.parse_args()
     dict(step=bench_step, latency=bench_latency, compare=bench_compare, params=bench_params,
-         sample=bench_sample, ablate=bench_ablate, memory=bench_memory,
+         sample=bench_sample, ablate=bench_ablate, memory=bench_memory, data=bench_data,
          **{'infer-once': bench_infer_once})[args.cmd](args)
 
 
