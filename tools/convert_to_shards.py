@@ -3,6 +3,7 @@
 Example:
   python tools/convert_to_shards.py configs/visionllm/visionllm_internvl-tiny_det-text_1xb8-1.8k_synthetic.py \
       data/shards/det-text --split train --shard-size 500
+With --format parquet the shards are Parquet files written by Hugging Face datasets (HFStreamingDataset).
 Each source of the split's dataset (the sources of a MixtureDataset / ConcatDataset, or the dataset itself)
 becomes OUT/<k>_<DatasetType>/shard-NNNNNN.tar; OUT/manifest.json lists sources, tasks, sample and shard
 counts, the source dataset configs, and the weights of a mixture (what a streaming config needs).
@@ -22,6 +23,8 @@ def parse_args():
     p.add_argument('out_dir')
     p.add_argument('--split', default='train', choices=['train', 'val', 'test'])
     p.add_argument('--shard-size', type=int, default=1000, help='samples per shard')
+    p.add_argument('--format', default='webdataset', choices=['webdataset', 'parquet'],
+                   help='tar shards (StreamingDataset) or Parquet files (HFStreamingDataset)')
     p.add_argument('--cfg-options', nargs='+', default=[], help='key=value overrides of the config')
     return p.parse_args()
 
@@ -42,7 +45,7 @@ def main():
     from mmengine.config import Config, DictAction  # noqa: F401
 
     from visionllm.apis.runner_utils import friendly_errors
-    from visionllm.datasets.shards import write_shards
+    from visionllm.datasets.shards import write_parquet_shards, write_shards
     from visionllm.registry import DATASETS
     with friendly_errors(args.config):
         cfg = Config.fromfile(args.config)
@@ -51,11 +54,13 @@ def main():
         from mmengine.registry import init_default_scope
         init_default_scope(cfg.get('default_scope', 'visionllm'))
         leaves, weights = sources(cfg[f'{args.split}_dataloader'].dataset.to_dict())
-        manifest = dict(config=osp.abspath(args.config), split=args.split, weights=weights, sources=[])
+        manifest = dict(config=osp.abspath(args.config), split=args.split, format=args.format, weights=weights,
+                        sources=[])
         for k, leaf in enumerate(leaves):
             ds = DATASETS.build(leaf)
             name = f'{k}_{leaf["type"]}'
-            out = write_shards(ds, osp.join(args.out_dir, name), args.shard_size, key_prefix=f's{k}_')
+            write = write_parquet_shards if args.format == 'parquet' else write_shards
+            out = write(ds, osp.join(args.out_dir, name), args.shard_size, key_prefix=f's{k}_')
             tasks = sorted({str(ds.get_data_info(i).get('task', '')) for i in range(min(len(ds), 50))} - {''})
             manifest['sources'].append(dict(name=name, type=leaf['type'], tasks=tasks, dataset=leaf, **out))
             print(f'{name}: {out["samples"]} samples in {len(out["shards"])} shards')

@@ -11,10 +11,10 @@ from .referring_dataset import ReferringDataset
 from .samplers import TaskGroupedBatchSampler
 from .semseg_dataset import SemSegDataset
 from .skipping import SkipBadSamplesMixin, visionllm_collate
-from .streaming import StreamingDataset, StreamingMixture
+from .streaming import HFStreamingDataset, StreamingDataset, StreamingMixture
 from .task_concat import TaskConcatDataset
 
 __all__ = ['CocoOVDDataset', 'ConversationDataset', 'EditDataset', 'TextToImageDataset', 'CocoKeypointDataset',
            'LvisOVDDataset', 'MixtureDataset', 'RefCocoGroundingDataset', 'ReferringDataset',
            'TaskGroupedBatchSampler', 'SemSegDataset', 'SkipBadSamplesMixin', 'TaskConcatDataset', 'visionllm_collate',
-           'StreamingDataset', 'StreamingMixture']
+           'StreamingDataset', 'StreamingMixture', 'HFStreamingDataset']

@@ -114,6 +114,40 @@ def write_shards(dataset, out_dir: str, shard_size: int = 1000, key_prefix: str 
     return dict(samples=n, shards=shards)
 
 
+def write_parquet_shards(dataset, out_dir: str, shard_size: int = 1000, key_prefix: str = '') -> dict:
+    """As :func:`write_shards`, as Parquet files (``part-NNNNNN.parquet``: columns ``key``, ``json`` and
+    ``files`` = [{name, data}]) written by Hugging Face ``datasets``, for :class:`HFStreamingDataset`."""
+    from datasets import Dataset, Features, Value
+    from datasets import List as ListOf
+    features = Features({'key': Value('string'), 'json': Value('string'),
+                         'files': ListOf({'name': Value('string'), 'data': Value('binary')})})
+    os.makedirs(out_dir, exist_ok=True)
+    if hasattr(dataset, 'full_init'):
+        dataset.full_init()
+    n, counts = len(dataset), {}
+    for k, start in enumerate(range(0, n, shard_size)):
+        rows = dict(key=[], json=[], files=[])
+        for i in range(start, min(n, start + shard_size)):
+            sample = encode_sample(f'{key_prefix}{i:09d}', dataset.get_data_info(i))
+            rows['key'].append(sample.pop('__key__'))
+            rows['json'].append(sample.pop('json').decode())
+            rows['files'].append([dict(name=m, data=b) for m, b in sample.items()])
+        name = f'part-{k:06d}.parquet'
+        Dataset.from_dict(rows, features=features).to_parquet(osp.join(out_dir, name))
+        counts[name] = len(rows['key'])
+    with open(osp.join(out_dir, INDEX), 'w') as f:
+        json.dump(dict(samples=n, shards=counts), f)
+    return dict(samples=n, shards=sorted(counts))
+
+
+def parquet_row_to_sample(row: dict) -> dict:
+    """A row written by :func:`write_parquet_shards` -> the webdataset-style sample of :func:`decode_sample`."""
+    files = row['files']
+    if isinstance(files, dict):  # datasets may give a sequence of structs as a struct of lists
+        files = [dict(name=a, data=b) for a, b in zip(files['name'], files['data'])]
+    return {'__key__': row['key'], 'json': row['json'].encode(), **{f['name']: f['data'] for f in files}}
+
+
 def shard_counts(urls: List[str]) -> Optional[int]:
     """Samples in these shards, from their folders' index files (None when a folder has none)."""
     total, cache = 0, {}
@@ -144,7 +178,7 @@ def shard_list(shards) -> List[str]:
     """A directory (its ``*.tar``, sorted), a brace pattern (``dir/shard-{000000..000006}.tar``) or a list."""
     if isinstance(shards, str):
         if osp.isdir(shards):
-            return sorted(osp.join(shards, f) for f in os.listdir(shards) if f.endswith('.tar'))
+            return sorted(osp.join(shards, f) for f in os.listdir(shards) if f.endswith(('.tar', '.parquet')))
         import braceexpand
         return list(braceexpand.braceexpand(shards))
     return [u for s in shards for u in shard_list(s)]

@@ -129,6 +129,31 @@ class StreamingDataset(IterableDataset):
         return data
 
 
+@DATASETS.register_module()
+class HFStreamingDataset(StreamingDataset):
+    """As :class:`StreamingDataset`, over Parquet shards (``tools/convert_to_shards.py --format parquet``)
+    read by Hugging Face ``datasets`` in streaming mode (local files only, nothing downloaded): ranks get
+    their part from ``split_dataset_by_node``, dataloader workers from ``datasets`` itself; the shard order
+    and a sample buffer are reshuffled each pass (``shuffle(seed, buffer_size)`` + ``set_epoch``)."""
+
+    def iterate(self, epoch: Optional[int] = None) -> Iterator[dict]:
+        from datasets import load_dataset
+        from datasets.distributed import split_dataset_by_node
+
+        from .shards import parquet_row_to_sample
+        rank, world = self._rank_world()
+        info = get_worker_info()
+        epoch = self._epoch(info.num_workers if info is not None else 1) if epoch is None else epoch
+        ds = load_dataset('parquet', data_files=list(self.urls), split='train', streaming=True)
+        if self.shuffle:
+            ds = ds.shuffle(seed=self.seed, buffer_size=max(1, self.shuffle_buffer))
+            ds.set_epoch(epoch)
+        if world > 1:
+            ds = split_dataset_by_node(ds, rank=rank, world_size=world)
+        for row in ds:
+            yield self._prepare(dict(parquet_row_to_sample(row), __url__=row.get('__url__', 'parquet')))
+
+
 def _buffered_shuffle(it, size: int, rng: random.Random):
     """Reservoir-style shuffle: hold ``size`` items, emit a random one as each new item comes."""
     buf = []
