@@ -22,10 +22,10 @@ def _side(value) -> int:
 def model_tile_size(mllm: dict) -> Optional[int]:
     """The vision tower's tile side in px from an ``InternVLMLLM`` config dict; None when it does not say
     (transformers' default then applies, and the config's pipelines are left as written)."""
+    pretrained = mllm.get('pretrained')  # a checkpoint's own size wins: the model ignores vision_config then
     vision = mllm.get('vision_config') or {}
-    if vision.get('image_size') is not None:
+    if not pretrained and vision.get('image_size') is not None:
         return _side(vision['image_size'])
-    pretrained = mllm.get('pretrained')
     if pretrained and osp.isfile(osp.join(pretrained, 'config.json')):
         path = osp.join(pretrained, 'config.json')
         try:
