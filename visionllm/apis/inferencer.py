@@ -160,7 +160,8 @@ class VisionLLMInferencer:
                 image and earlier turns stay in the context). ``<image>`` goes before the first question
                 unless a message places it.
             generation: :class:`GenerationOptions` kwargs: ``do_sample``, ``temperature``, ``top_k``,
-                ``top_p``, ``repetition_penalty``, ``seed`` (greedy by default).
+                ``top_p``, ``repetition_penalty``, ``seed`` (greedy by default), or ``num_beams`` and
+                ``length_penalty`` for beam search.
 
         The answer never carries routing tokens: when the LLM routes (e.g. asked to detect something),
         its query states go to the decoders and, with ``return_dict``, their results come back:
