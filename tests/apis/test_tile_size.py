@@ -44,5 +44,7 @@ def test_a_new_vision_tile_size_reaches_every_pipeline_and_trains(synth_root, to
 def test_tile_size_of_real_weights_comes_from_their_config_json(tmp_path):
     (tmp_path / 'config.json').write_text(json.dumps(dict(vision_config=dict(image_size=[448, 448]))))
     assert model_tile_size(dict(pretrained=str(tmp_path))) == 448
-    assert model_tile_size(dict(vision_config=dict(image_size=224), pretrained=str(tmp_path))) == 224
+    # the model ignores vision_config when it loads a checkpoint: the checkpoint's size is the one that counts
+    assert model_tile_size(dict(vision_config=dict(image_size=224), pretrained=str(tmp_path))) == 448
+    assert model_tile_size(dict(vision_config=dict(image_size=224))) == 224
     assert model_tile_size(dict()) is None  # transformers' default applies; pipelines stay as written
