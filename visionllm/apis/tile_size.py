@@ -22,19 +22,17 @@ def _side(value) -> int:
 def model_tile_size(mllm: dict) -> Optional[int]:
     """The vision tower's tile side in px from an ``InternVLMLLM`` config dict; None when it does not say
     (transformers' default then applies, and the config's pipelines are left as written)."""
-    pretrained = mllm.get('pretrained')  # a checkpoint's own size wins: the model ignores vision_config then
-    vision = mllm.get('vision_config') or {}
-    if not pretrained and vision.get('image_size') is not None:
-        return _side(vision['image_size'])
-    if pretrained and osp.isfile(osp.join(pretrained, 'config.json')):
-        path = osp.join(pretrained, 'config.json')
+    pretrained = mllm.get('pretrained')
+    path = osp.join(pretrained, 'config.json') if pretrained else None
+    if path and osp.isfile(path):  # a checkpoint's own size wins: the model ignores vision_config then
         try:
             with open(path) as f:
                 size = (json.load(f).get('vision_config') or {}).get('image_size')
         except (OSError, json.JSONDecodeError) as err:
             raise ConfigError(f'{path}: not a readable JSON model config ({err})') from err
         return None if size is None else _side(size)
-    return None
+    vision = mllm.get('vision_config') or {}
+    return _side(vision['image_size']) if vision.get('image_size') is not None else None
 
 
 def sync_tile_size(cfg, tile: Optional[int] = None) -> Optional[int]:
