@@ -137,6 +137,14 @@ def _text(content) -> str:
     return ' '.join(_text(c) for c in content)
 
 
+def _sampling_controls() -> list:
+    """Diffusion sampling inputs of the generate / edit tabs: steps, guidance scale, seed."""
+    import gradio as gr
+    return [gr.Slider(1, 100, value=20, step=1, label='steps'),
+            gr.Slider(1.0, 10.0, value=3.0, step=0.5, label='guidance scale'),
+            gr.Number(value=0, precision=0, label='seed')]
+
+
 def build_demo(inferencer: VisionLLMInferencer, examples: Optional[List[List[str]]] = None,
                title: str = 'VisionLLM'):
     """The Gradio Blocks app. ``examples``: ``[[image path, 'name . name']]`` preloaded in the tabs."""
@@ -225,26 +233,22 @@ def build_demo(inferencer: VisionLLMInferencer, examples: Optional[List[List[str
             with gr.Row():
                 with gr.Column():
                     g_text = gr.Textbox(label='prompt', value='a red circle above a blue square')
-                    g_steps = gr.Slider(1, 100, value=20, step=1, label='steps')
-                    g_cfg = gr.Slider(1.0, 10.0, value=3.0, step=0.5, label='guidance scale')
-                    g_seed = gr.Number(value=0, precision=0, label='seed')
+                    g_sampling = _sampling_controls()
                     g_btn = gr.Button('Generate', variant='primary')
                 g_out = gr.Image(type='numpy', label='generated', format='png')
-            g_btn.click(_user_errors(fn.generate), [g_text, g_steps, g_cfg, g_seed], g_out, api_name='generate')
+            g_btn.click(_user_errors(fn.generate), [g_text, *g_sampling], g_out, api_name='generate')
         with gr.Tab('Edit'):
             note('edit')
             with gr.Row():
                 with gr.Column():
                     e_img = gr.Image(type='filepath', label='image')
                     e_text = gr.Textbox(label='instruction', value='make the red circle blue')
-                    e_steps = gr.Slider(1, 100, value=20, step=1, label='steps')
-                    e_cfg = gr.Slider(1.0, 10.0, value=3.0, step=0.5, label='guidance scale')
-                    e_seed = gr.Number(value=0, precision=0, label='seed')
+                    e_sampling = _sampling_controls()
                     e_btn = gr.Button('Edit', variant='primary')
                 e_out = gr.Image(type='numpy', label='edited', format='png')
             if examples:
                 gr.Examples([[e[0]] for e in examples], inputs=[e_img])
-            e_btn.click(_user_errors(fn.edit), [e_img, e_text, e_steps, e_cfg, e_seed], e_out, api_name='edit')
+            e_btn.click(_user_errors(fn.edit), [e_img, e_text, *e_sampling], e_out, api_name='edit')
     return demo
 
 
