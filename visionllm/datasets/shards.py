@@ -142,10 +142,7 @@ def write_parquet_shards(dataset, out_dir: str, shard_size: int = 1000, key_pref
 
 def parquet_row_to_sample(row: dict) -> dict:
     """A row written by :func:`write_parquet_shards` -> the webdataset-style sample of :func:`decode_sample`."""
-    files = row['files']
-    if isinstance(files, dict):  # datasets may give a sequence of structs as a struct of lists
-        files = [dict(name=a, data=b) for a, b in zip(files['name'], files['data'])]
-    return {'__key__': row['key'], 'json': row['json'].encode(), **{f['name']: f['data'] for f in files}}
+    return {'__key__': row['key'], 'json': row['json'].encode(), **{f['name']: f['data'] for f in row['files']}}
 
 
 def shard_counts(urls: List[str]) -> Optional[int]:
@@ -182,8 +179,3 @@ def shard_list(shards) -> List[str]:
         import braceexpand
         return list(braceexpand.braceexpand(shards))
     return [u for s in shards for u in shard_list(s)]
-
-
-def read_manifest(root: str) -> dict:
-    with open(osp.join(root, 'manifest.json')) as f:
-        return json.load(f)
