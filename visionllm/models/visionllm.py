@@ -55,8 +55,8 @@ class VisionLLM(BaseModel):
             the prompted class list) is also bounded by that answer's length plus ``answer_slack``
             tokens, so an untrained model that never ends its answer costs what a trained one does.
             ``generation``: :class:`GenerationOptions` kwargs (greedy by default; sampling, temperature,
-            top_k, top_p, repetition_penalty, seed); ``streamer``: a callable ``(sample index, token id)``
-            called for each generated token.
+            top_k, top_p, repetition_penalty, seed; num_beams, length_penalty for beam search);
+            ``streamer``: a callable ``(sample index, token id)`` called for each generated token.
         touch_unused_decoders: add a zero loss over the decoders a batch does not use, so DDP / ZeRO see
             gradients for every parameter with mixed-task batches.
         frozen_modules: names (prefixes) of submodules whose parameters do not train, e.g.
