@@ -17,3 +17,6 @@ train_dataloader = dict(
                  dataset={{_base_.caption_train}}),
             dict(type='StreamingDataset', shards=f'{shard_root}/3_ConversationDataset', dataset={{_base_.vqa_train}}),
         ]))
+# checkpoints store the stream position; --resume continues from it (no sample repeated or skipped)
+custom_hooks = [dict(type='BadSampleHook'), dict(type='ShowTrainSampleHook'), dict(type='ThroughputHook'),
+                dict(type='StreamStateHook')]

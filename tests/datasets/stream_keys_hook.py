@@ -1,6 +1,8 @@
-"""A hook for the streaming tests: appends each training iteration's shard keys to a JSON-lines file."""
+"""A hook for the streaming tests: appends each training iteration's shard keys to a JSON-lines file
+(``OUT.rankN`` under several processes)."""
 import json
 
+from mmengine.dist import get_rank, get_world_size
 from mmengine.hooks import Hook
 
 from visionllm.registry import HOOKS
@@ -14,5 +16,6 @@ class StreamKeysHook(Hook):
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
         keys = [s.metainfo.get('shard_key') for s in data_batch['data_samples']]
-        with open(self.out, 'a') as f:
+        out = f'{self.out}.rank{get_rank()}' if get_world_size() > 1 else self.out
+        with open(out, 'a') as f:
             f.write(json.dumps([runner.iter, keys]) + '\n')

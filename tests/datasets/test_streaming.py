@@ -189,32 +189,44 @@ def test_bad_shards_are_skipped_counted_and_logged(main_cfg, shards, tmp_path, l
 
 
 def test_runner_trains_from_shards_and_resumes_exactly(synth_root, tokenizer_dir, shards, tmp_path):
-    """4 iterations from the sharded config (2 workers); then a run resumed from its iteration-2 checkpoint
-    trains iterations 3-4 on the same samples."""
+    """4 iterations from the sharded config under 2-process DDP x 2 workers; then a run resumed from its
+    iteration-2 checkpoint (as after a kill) continues from the stream position saved in it and trains
+    iterations 3-4 on the same samples on each rank."""
     root, _ = shards
     cfg = tiny_config(SHARDED, synth_root, tokenizer_dir, str(tmp_path), iters=4)
     for ds in cfg.train_dataloader.dataset.datasets:
         ds.shards = osp.join(root, osp.basename(ds.shards))
     cfg.train_dataloader.num_workers = 2
-    cfg.train_cfg.val_interval = 100  # training only: validation reads the map-style splits, tested elsewhere
-    cfg.default_hooks.checkpoint.interval = 2
+    cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None  # training only: validation reads the
+    cfg.default_hooks.checkpoint.interval = 2  # map-style splits, tested elsewhere
     cfg.custom_imports = dict(imports=['tests.datasets.stream_keys_hook'], allow_failed_imports=False)
+    port = str(29500 + os.getpid() % 1000 + 7)
     keys = {}
     for name in ('straight', 'resumed'):
-        cfg.custom_hooks = [dict(type='StreamKeysHook', out=str(tmp_path / f'{name}.jsonl'))]
+        cfg.custom_hooks = [dict(type='StreamStateHook'), dict(type='StreamKeysHook', out=str(tmp_path / name))]
         path = str(tmp_path / f'{name}.py')
         cfg.dump(path)
         extra = ['--resume', str(tmp_path / 'straight' / 'iter_2.pth')] if name == 'resumed' else []
-        r = run(['tools/train.py', path, '--work-dir', str(tmp_path / name)] + extra)
+        r = run(['-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_port', port, 'tools/train.py', path,
+                 '--work-dir', str(tmp_path / name), '--launcher', 'pytorch'] + extra)
         log = r.stdout + r.stderr
         assert r.returncode == 0, log[-3000:]
         assert 'Iter(train) [4/4]' in log and osp.exists(tmp_path / name / 'iter_4.pth'), log[-3000:]
-        keys[name] = [json.loads(ln) for ln in open(tmp_path / f'{name}.jsonl')]
-    straight = {it: k for it, k in keys['straight']}
-    assert len(straight) == 4 and all(len(k) == 2 and all(k) for k in straight.values())
-    assert len({tuple(k) for k in straight.values()}) == 4  # different samples every iteration
-    assert [it for it, _ in keys['resumed']] == [2, 3]  # iterations 3 and 4 only
-    assert all(k == straight[it] for it, k in keys['resumed']), (keys, straight)
+        keys[name] = [[json.loads(ln) for ln in open(tmp_path / f'{name}.rank{k}')] for k in range(2)]
+        if name == 'resumed':  # continued from the saved stream position, not by re-reading 2 iterations
+            assert 'stream resumes after its saved position' in log, log[-3000:]  # (rank 0 logs)
+            assert 'Fast sampler-level resume' not in log, log[-3000:]
+    state = torch.load(tmp_path / 'straight' / 'iter_2.pth', weights_only=False)['meta']['stream_state']
+    assert state['world_size'] == 2 and state['num_workers'] == 2 and len(state['ranks']) == 2
+    assert all(sorted(r) == [0, 1] and all(p['items'] == 2 for p in r.values()) for r in state['ranks'])
+    for rank in range(2):
+        straight = {it: k for it, k in keys['straight'][rank]}
+        assert len(straight) == 4 and all(len(k) == 2 and all(k) for k in straight.values())
+        assert len({tuple(k) for k in straight.values()}) == 4  # different samples every iteration
+        assert [it for it, _ in keys['resumed'][rank]] == [2, 3]  # iterations 3 and 4 only
+        assert all(k == straight[it] for it, k in keys['resumed'][rank]), (rank, keys)
+    both = [set(k for _, ks in keys['straight'][rank] for k in ks) for rank in range(2)]
+    assert not both[0] & both[1]  # the ranks read different shards
 
 
 def test_parquet_shards_through_hf_datasets(main_cfg, tmp_path):
@@ -242,3 +254,38 @@ def test_parquet_shards_through_hf_datasets(main_cfg, tmp_path):
     for keys in passes:
         assert sorted(keys) == [f'{i:09d}' for i in range(24)]
     assert passes[0] != passes[1]
+
+
+def _key(sample):
+    return sample['data_samples'].metainfo['shard_key'].rsplit(':', 1)[1]
+
+
+def test_stream_continues_after_a_saved_position(main_cfg, shards, tmp_path):
+    """A stream given a saved position yields exactly what followed it, without preparing what came before:
+    a single stream in the middle of a pass (the next pass follows), and a mixture's reader."""
+    leaf, keys = _seven_uneven_shards(main_cfg, str(tmp_path / 'seven'))
+    spec = dict(type='StreamingDataset', shards=str(tmp_path / 'seven'), dataset=leaf, shuffle_buffer=4, seed=5)
+    straight = _build(spec)
+    passes = [[_key(s) for s in straight] for _ in range(2)]
+    assert sorted(passes[0]) == keys and passes[0] != passes[1]
+    resumed = _build(spec)
+    prepared = []
+    pipeline = resumed.source.pipeline
+    resumed.source.pipeline = lambda info: prepared.append(info) or pipeline(info)
+    resumed.load_stream_state({0: dict(worker=0, epoch=0, items=10)}, num_workers=1)
+    first = [s for s in resumed]
+    assert [_key(s) for s in first] == passes[0][10:] and len(prepared) == 14
+    assert first[0]['stream_pos'] == dict(worker=0, epoch=0, items=11)
+    assert [_key(s) for s in resumed] == passes[1]  # the following pass is the straight run's second
+
+    root, manifest = shards
+    leaves = _sources(main_cfg[0])
+    mix_spec = dict(type='StreamingMixture', weights=[0.5, 0.5], group_size=4, seed=3, datasets=[
+        dict(type='StreamingDataset', shards=osp.join(root, manifest['sources'][k]['name']), dataset=leaves[k],
+             shuffle_buffer=8) for k in (2, 3)])
+    it = iter(_build(mix_spec))
+    ref = [_key(next(it)) for _ in range(60)]  # past both sources' first pass (24 samples each)
+    mix = _build(mix_spec)
+    mix.load_stream_state({0: dict(worker=0, items=37)}, num_workers=1)
+    it = iter(mix)
+    assert [_key(next(it)) for _ in range(23)] == ref[37:]

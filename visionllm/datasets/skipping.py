@@ -33,9 +33,13 @@ class SkipBadSamplesMixin:
 
 @FUNCTIONS.register_module()
 def visionllm_collate(batch: List[dict]) -> dict:
-    """pseudo_collate of the good samples, plus ``skipped``: the markers of the bad ones."""
+    """pseudo_collate of the good samples, plus ``skipped``: the markers of the bad ones, and ``stream_pos``:
+    the stream positions the samples of a streaming dataset carry (read by ``StreamStateHook``)."""
+    positions = [b.pop('stream_pos') for b in batch if 'stream_pos' in b]
     good = [b for b in batch if 'skipped' not in b]
     skipped = [b['skipped'] for b in batch if 'skipped' in b]
     out = pseudo_collate(good) if good else dict(inputs={}, data_samples=[])
     out['skipped'] = skipped
+    if positions:
+        out['stream_pos'] = positions
     return out

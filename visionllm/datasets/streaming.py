@@ -2,7 +2,7 @@
 with ``IterBasedTrainLoop`` (config: ``sampler=None``)."""
 import multiprocessing as mp
 import random
-from typing import Iterator, List, Optional, Sequence, Union
+from typing import Dict, Iterator, List, Optional, Sequence, Union
 
 import numpy as np
 from mmengine.logging import print_log
@@ -51,6 +51,7 @@ class StreamingDataset(IterableDataset):
         self.shuffle, self.shuffle_buffer, self.seed = shuffle, shuffle_buffer, seed
         self.test_mode = test_mode
         self._passes = mp.Value('q', 0)  # readers started, over all passes and workers (shared with workers)
+        self._resume: Dict[int, dict] = {}  # worker -> saved position (load_stream_state)
 
     def __len__(self) -> int:
         """Samples per pass over all ranks (from the shard folders' index files; mmengine reads it to size
@@ -85,29 +86,55 @@ class StreamingDataset(IterableDataset):
     def __iter__(self) -> Iterator[dict]:
         return self.iterate()
 
-    def iterate(self, epoch: Optional[int] = None) -> Iterator[dict]:
-        """One pass of this reader (rank, dataloader worker); ``epoch`` None: the next pass."""
+    def load_stream_state(self, positions: Dict[int, dict], num_workers: int) -> None:
+        """Resume: ``positions`` = ``{worker: {'epoch', 'items'}}`` of this rank's readers (saved by
+        ``StreamStateHook``); the next pass is that epoch and each reader continues after its ``items``."""
+        self._resume = {int(w): dict(p) for w, p in positions.items()}
+        if self._resume:
+            with self._passes.get_lock():
+                self._passes.value = min(p.get('epoch', 0) for p in self._resume.values()) * max(1, num_workers)
+
+    def raw(self, epoch: int) -> Iterator[dict]:
+        """One pass of this reader's items before preparation: shard samples (webdataset dicts) and
+        ``{'error': reason}`` for unreadable shards / members, in a fixed order for a given epoch."""
         rank, world = self._rank_world()
         info = get_worker_info()
         worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
-        epoch = self._epoch(workers) if epoch is None else epoch
         mine = self.readers(rank, world, worker, workers, epoch)
         errors: List[str] = []
-
-        def on_error(reason: str) -> None:
-            print_log(f'skipped shard data: {reason}', logger='current', level=30)
-            errors.append(reason)
-
-        samples = iter_shards(mine, on_error)
+        samples = iter_shards(mine, errors.append)
         if self.shuffle and self.shuffle_buffer > 1:
             samples = _buffered_shuffle(samples, self.shuffle_buffer,
                                         random.Random(f'{self.seed}-{epoch}-{rank}-{worker}'))
         for sample in samples:
             while errors:
-                yield dict(skipped=dict(index=-1, reason=errors.pop(0)))
-            yield self._prepare(sample)
+                yield dict(error=errors.pop(0))
+            yield sample
         while errors:
-            yield dict(skipped=dict(index=-1, reason=errors.pop(0)))
+            yield dict(error=errors.pop(0))
+
+    def prepare(self, item: dict) -> dict:
+        """A raw item -> the packed sample, or a skip marker (logged) for an error or a bad sample."""
+        if '__key__' not in item:
+            print_log(f'skipped shard data: {item["error"]}', logger='current', level=30)
+            return dict(skipped=dict(index=-1, reason=item['error']))
+        return self._prepare(item)
+
+    def iterate(self, epoch: Optional[int] = None) -> Iterator[dict]:
+        """One pass of this reader (rank, dataloader worker); ``epoch`` None: the next pass (after a resume,
+        the saved pass, continued after the reader's saved position: the items before it are read from the
+        shards but not decoded or prepared). Each sample carries ``stream_pos`` (worker, epoch, items)."""
+        info = get_worker_info()
+        worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
+        skip = 0
+        if epoch is None:
+            epoch = self._epoch(workers)
+            saved = self._resume.get(worker)
+            if saved is not None and saved.get('epoch', 0) == epoch:
+                skip = int(saved['items'])
+        for n, item in enumerate(self.raw(epoch), 1):
+            if n > skip:
+                yield dict(self.prepare(item), stream_pos=dict(worker=worker, epoch=epoch, items=n))
 
     def _prepare(self, sample: dict) -> dict:
         key = f'{sample.get("__url__", "?")}:{sample["__key__"]}'
@@ -136,14 +163,12 @@ class HFStreamingDataset(StreamingDataset):
     their part from ``split_dataset_by_node``, dataloader workers from ``datasets`` itself; the shard order
     and a sample buffer are reshuffled each pass (``shuffle(seed, buffer_size)`` + ``set_epoch``)."""
 
-    def iterate(self, epoch: Optional[int] = None) -> Iterator[dict]:
+    def raw(self, epoch: int) -> Iterator[dict]:
         from datasets import load_dataset
         from datasets.distributed import split_dataset_by_node
 
         from .shards import parquet_row_to_sample
         rank, world = self._rank_world()
-        info = get_worker_info()
-        epoch = self._epoch(info.num_workers if info is not None else 1) if epoch is None else epoch
         ds = load_dataset('parquet', data_files=list(self.urls), split='train', streaming=True)
         if self.shuffle:
             ds = ds.shuffle(seed=self.seed, buffer_size=max(1, self.shuffle_buffer))
@@ -151,7 +176,7 @@ class HFStreamingDataset(StreamingDataset):
         if world > 1:
             ds = split_dataset_by_node(ds, rank=rank, world_size=world)
         for row in ds:
-            yield self._prepare(dict(parquet_row_to_sample(row), __url__=row.get('__url__', 'parquet')))
+            yield dict(parquet_row_to_sample(row), __url__=row.get('__url__', 'parquet'))
 
 
 def _buffered_shuffle(it, size: int, rng: random.Random):
@@ -191,6 +216,7 @@ class StreamingMixture(IterableDataset):
         self.weights = w / w.sum()
         self.group_size, self.seed = max(1, int(group_size)), seed
         self.metainfo = dict(sources=[type(d.source).__name__ for d in self.datasets])
+        self._resume: Dict[int, dict] = {}  # worker -> saved position (load_stream_state)
 
     def __len__(self) -> int:
         """The sources' samples per pass, summed (a nominal epoch: the mixture itself is endless)."""
@@ -201,24 +227,36 @@ class StreamingMixture(IterableDataset):
         state['_dist'] = _rank_world()
         return state
 
+    def load_stream_state(self, positions: Dict[int, dict], num_workers: int) -> None:
+        """Resume: ``positions`` = ``{worker: {'items'}}`` of this rank's readers (saved by
+        ``StreamStateHook``); each reader replays its source draws and continues after ``items``."""
+        self._resume = {int(w): dict(p) for w, p in positions.items()}
+
     def __iter__(self) -> Iterator[dict]:
+        """Endless; the items before a resumed reader's saved position are drawn and read from the shards
+        but not decoded or prepared. Each sample carries ``stream_pos`` (worker, items)."""
         rank, _ = self.__dict__.get('_dist') or _rank_world()
         info = get_worker_info()
         worker = info.id if info is not None else 0
+        skip = int(self._resume.get(worker, {}).get('items', 0))
         rng = np.random.default_rng([self.seed, rank, worker])
         passes = [0] * len(self.datasets)  # this reader's passes per source: the same order after a restart
-        streams = [d.iterate(0) for d in self.datasets]
+        streams = [d.raw(0) for d in self.datasets]
+        n = 0
         while True:
             k = int(rng.choice(len(streams), p=self.weights))
             for _ in range(self.group_size):
                 try:
-                    yield next(streams[k])
+                    item = next(streams[k])
                 except StopIteration:  # this source's pass is over: its next pass (reshuffled)
                     passes[k] += 1
-                    streams[k] = self.datasets[k].iterate(passes[k])
+                    streams[k] = self.datasets[k].raw(passes[k])
                     try:
-                        yield next(streams[k])
+                        item = next(streams[k])
                     except StopIteration:
                         raise ConfigError(f'StreamingMixture: source {k} gives this reader (rank {rank}, worker '
                                           f'{worker}) no samples; it needs at least as many shards as ranks x '
                                           'dataloader workers') from None
+                n += 1
+                if n > skip:
+                    yield dict(self.datasets[k].prepare(item), stream_pos=dict(worker=worker, items=n))

@@ -9,7 +9,8 @@ from .hooks import (
 )
 from .optim_constructor import MergedGroupsOptimWrapperConstructor, merge_param_groups
 from .strategies import TorchFSDPStrategy
+from .stream_state import StreamStateHook
 
 __all__ = ['BadSampleHook', 'GenerationGridHook', 'PeriodicInferenceHook', 'ShowTrainSampleHook', 'ThroughputHook',
            'VisionLLMVisualizationHook', 'TorchFSDPStrategy', 'MergedGroupsOptimWrapperConstructor',
-           'merge_param_groups']
+           'merge_param_groups', 'StreamStateHook']

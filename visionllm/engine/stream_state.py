@@ -1,0 +1,80 @@
+"""Exact resume of streaming training data: the stream position goes into the checkpoint."""
+from typing import Dict, List, Optional
+
+from mmengine.dist import all_gather_object, get_rank, get_world_size
+from mmengine.hooks import Hook
+from mmengine.runner.loops import _InfiniteDataloaderIterator
+
+from visionllm.registry import HOOKS
+
+
+class _ContinuingStream(_InfiniteDataloaderIterator):
+    """The train loop's iterator after a stream resumed from its saved position: nothing to skip."""
+
+    def skip_iter(self, num_iters: int) -> None:
+        pass
+
+
+def _later(a: dict, b: dict) -> bool:
+    return (a.get('epoch', 0), a['items']) > (b.get('epoch', 0), b['items'])
+
+
+@HOOKS.register_module()
+class StreamStateHook(Hook):
+    """Saves where each reader (rank x dataloader worker) of a streaming training dataset
+    (``StreamingDataset`` / ``StreamingMixture``) stands, and resumes there.
+
+    The samples carry ``stream_pos`` (``{'worker', 'epoch', 'items'}``: the reader's items so far); after each
+    iteration the hook keeps each reader's latest consumed position (gathered over ranks), and checkpoints
+    store them as ``meta.stream_state = {'world_size', 'num_workers', 'ranks': [{worker: position}]}``. On
+    ``--resume`` each rank's dataset continues after its readers' positions, so no sample is repeated or
+    skipped and nothing before the position is decoded again; mmengine's advance-by-iterations is then not
+    needed. A checkpoint without a stream state, or saved with another number of ranks or workers, falls
+    back to mmengine's advance (exact too, but the skipped samples are prepared again).
+    """
+    priority = 'NORMAL'
+
+    def __init__(self):
+        self.positions: Dict[int, dict] = {}  # this rank's readers
+        self.ranks: Optional[List[Dict[int, dict]]] = None  # every rank's, after the last iteration
+        self.resumed = False
+
+    @staticmethod
+    def _workers(runner) -> int:
+        return max(1, int(getattr(runner.train_dataloader, 'num_workers', 0) or 0))
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        for pos in (data_batch or {}).get('stream_pos') or []:
+            worker = int(pos['worker'])
+            if worker not in self.positions or _later(pos, self.positions[worker]):
+                self.positions[worker] = dict(pos)
+        self.ranks = all_gather_object(self.positions) if get_world_size() > 1 else [self.positions]
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        if self.ranks and any(self.ranks):
+            checkpoint.setdefault('meta', {})['stream_state'] = dict(
+                world_size=get_world_size(), num_workers=self._workers(runner), ranks=self.ranks)
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        if not getattr(runner, '_resume', False):  # load_from (fine-tuning) starts the stream afresh
+            return
+        state = checkpoint.get('meta', {}).get('stream_state')
+        dataset = runner.train_dataloader.dataset
+        if state is None or not hasattr(dataset, 'load_stream_state'):
+            return
+        here = dict(world_size=get_world_size(), num_workers=self._workers(runner))
+        saved = {k: state.get(k) for k in here}
+        if saved != here:
+            runner.logger.warning(f'the checkpoint\'s stream position was saved with {saved}, this run has {here}: '
+                                  'the stream restarts and mmengine advances it by the trained iterations')
+            return
+        self.positions = {int(w): p for w, p in state['ranks'][get_rank()].items()}
+        self.ranks = state['ranks']
+        dataset.load_stream_state(self.positions, here['num_workers'])
+        self.resumed = True
+        runner.logger.info(f'stream resumes after its saved position: {self.positions} (rank {get_rank()})')
+
+    def before_train(self, runner) -> None:
+        loop = runner.train_loop
+        if self.resumed and hasattr(loop, 'dataloader_iterator'):
+            loop.dataloader_iterator = _ContinuingStream(loop.dataloader)
