@@ -46,7 +46,7 @@ if not osp.isdir(cfg.model.mllm.tokenizer.path):  # random init: the offline BPE
     cfg.model.mllm.tokenizer = dict(path='data/tokenizers/synthetic-bpe', train_if_missing=True)
 if sys.argv[3] == '--cpu-cut':
     cut_depth(cfg)
-    cfg.optim_wrapper.type = 'OptimWrapper'  # no bf16 autocast on CPU
+    cfg.optim_wrapper.type = 'OptimWrapper'  # fp32 steps on the CPU (DeepSpeed's CPU path)
     cfg.optim_wrapper.pop('dtype', None)
 cfg.train_dataloader.num_workers, cfg.train_dataloader.persistent_workers = 0, False
 cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None  # training steps only (the end-of-run validation

@@ -105,6 +105,19 @@ def propagate_variables(cfg, options: dict) -> None:
         cfg[key] = ConfigDict(value) if isinstance(value, dict) else value
 
 
+def _autocast_without_gpu(cfg) -> None:
+    """mmengine's AmpOptimWrapper needs a GPU: without one, bf16 autocast through AutocastOptimWrapper."""
+    import torch
+    wrapper = cfg.get('optim_wrapper') or {}
+    if wrapper.get('type') == 'AmpOptimWrapper' and not torch.cuda.is_available():
+        from mmengine.logging import print_log
+        dtype = wrapper.get('dtype') or 'bfloat16'
+        for key in ('loss_scale', 'use_fsdp'):
+            wrapper.pop(key, None)
+        wrapper.update(type='AutocastOptimWrapper', dtype='bfloat16' if dtype == 'float16' else dtype)
+        print_log(f'no GPU: {wrapper["dtype"]} autocast on the CPU (AutocastOptimWrapper)', logger='current')
+
+
 def build_runner_cfg(config: str, cfg_options: Optional[dict] = None, work_dir: Optional[str] = None,
                      launcher: str = 'none', amp: bool = False, resume: Optional[str] = None,
                      load_from: Optional[str] = None, deepspeed: Optional[str] = None, fsdp: bool = False):
@@ -123,6 +136,7 @@ def build_runner_cfg(config: str, cfg_options: Optional[dict] = None, work_dir: 
     if amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('dtype', 'bfloat16')
+    _autocast_without_gpu(cfg)
     if resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif resume:

@@ -1,4 +1,5 @@
 """Engine: hooks, strategies, scale-out glue."""
+from .autocast import AutocastOptimWrapper
 from .hooks import (
                     BadSampleHook,
                     GenerationGridHook,
@@ -13,4 +14,4 @@ from .stream_state import StreamStateHook
 
 __all__ = ['BadSampleHook', 'GenerationGridHook', 'PeriodicInferenceHook', 'ShowTrainSampleHook', 'ThroughputHook',
            'VisionLLMVisualizationHook', 'TorchFSDPStrategy', 'MergedGroupsOptimWrapperConstructor',
-           'merge_param_groups', 'StreamStateHook']
+           'merge_param_groups', 'StreamStateHook', 'AutocastOptimWrapper']

@@ -144,8 +144,10 @@ class OVDetectionDecoder(BaseTaskDecoder):
         layer's logits are those of its refined hidden states (plus, with ``cos_gain``, its centred cosine
         logits against ``head_in['class_table']``, the class embeddings before the encoder: [B, G, d])."""
         head = self.detector.bbox_head
-        cls_scores, bbox_preds = head(head_in['hidden_states'], head_in['references'], head_in['memory_text'],
-                                      head_in['text_token_mask'])
+        hidden_states = head_in['hidden_states']
+        with torch.autocast(hidden_states.device.type, enabled=False):  # box regression in fp32 under autocast
+            cls_scores, bbox_preds = head(hidden_states.float(), [r.float() for r in head_in['references']],
+                                          head_in['memory_text'].float(), head_in['text_token_mask'])
         if self.roi_refiner is None:
             return cls_scores, bbox_preds
         ref, hidden = self.roi_refiner, head_in['hidden_states'][-1]

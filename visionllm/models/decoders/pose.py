@@ -150,7 +150,7 @@ class OVPoseDecoder(BaseTaskDecoder):
         heat = self._heatmaps(self._features(images), boxes, kp_emb, images.shape[-2:])
         if self.loss_fn is None:  # scores: peak probability of the spatial softmax
             heat = heat.flatten(2).softmax(-1).view_as(heat)
-        heat = heat.cpu().numpy()
+        heat = heat.float().cpu().numpy()  # (bf16 under autocast)
         i = 0
         R = self.roi_size
         for b, (s, inst) in enumerate(zip(data_samples, kept)):
