@@ -31,7 +31,7 @@ SCOPE = 'visionllm'
 
 RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS, scope=SCOPE)
 LOOPS = Registry('loop', parent=MMENGINE_LOOPS, locations=['visionllm.engine'], scope=SCOPE)
-HOOKS = Registry('hook', parent=MMENGINE_HOOKS, locations=['visionllm.engine'], scope=SCOPE)
+HOOKS = Registry('hook', parent=MMENGINE_HOOKS, locations=['visionllm.engine', 'visionllm.apis'], scope=SCOPE)
 DATASETS = Registry('dataset', parent=MMENGINE_DATASETS, locations=['visionllm.datasets'], scope=SCOPE)
 DATA_SAMPLERS = Registry(
     'data sampler', parent=MMENGINE_DATA_SAMPLERS, locations=['visionllm.datasets'], scope=SCOPE)

@@ -3,7 +3,6 @@ from .autocast import AutocastOptimWrapper
 from .hooks import (
                     BadSampleHook,
                     GenerationGridHook,
-                    PeriodicInferenceHook,
                     ShowTrainSampleHook,
                     ThroughputHook,
                     VisionLLMVisualizationHook,
@@ -12,6 +11,6 @@ from .optim_constructor import MergedGroupsOptimWrapperConstructor, merge_param_
 from .strategies import TorchFSDPStrategy
 from .stream_state import StreamStateHook
 
-__all__ = ['BadSampleHook', 'GenerationGridHook', 'PeriodicInferenceHook', 'ShowTrainSampleHook', 'ThroughputHook',
+__all__ = ['BadSampleHook', 'GenerationGridHook', 'ShowTrainSampleHook', 'ThroughputHook',
            'VisionLLMVisualizationHook', 'TorchFSDPStrategy', 'MergedGroupsOptimWrapperConstructor',
            'merge_param_groups', 'StreamStateHook', 'AutocastOptimWrapper']

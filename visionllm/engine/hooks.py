@@ -1,4 +1,5 @@
-"""Hooks: bad-sample accounting, drawing, sample grids, throughput, periodic inference. Hooks that write
+"""Hooks: bad-sample accounting, drawing, sample grids, throughput (periodic inference: apis, beside the
+inferencer it runs). Hooks that write
 files write them on the main process only (or name them by rank), so multi-process runs do not race."""
 import numpy as np
 from mmengine.dist import get_rank, get_world_size, is_main_process
@@ -176,46 +177,3 @@ class ThroughputHook(Hook):
         dt = max(time.perf_counter() - self._t0, 1e-9)
         runner.message_hub.update_scalar('train/samples_per_s', self._n / dt)
         runner.message_hub.update_scalar('train/tokens_per_s', self._tokens / dt)
-
-
-@HOOKS.register_module()
-class PeriodicInferenceHook(Hook):
-    """Every ``interval`` training iterations, run fixed prompts on fixed images and save the answers
-    (``{log_dir}/periodic_inference/iter_{n}.json``) and pictures (``..._{k}.png``).
-
-    Args:
-        prompts: list of ``dict(image=path, task='det'|'chat', texts='a . b' | question=str)``.
-    """
-
-    def __init__(self, prompts: list, interval: int = 500):
-        self.prompts, self.interval = prompts, interval
-
-    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-        if not self.prompts or not self.every_n_train_iters(runner, self.interval) or not is_main_process():
-            return  # the main process alone, on the unwrapped model (no collectives)
-        import json
-        import os
-        import os.path as osp
-
-        from visionllm.apis.inferencer import VisionLLMInferencer
-        model = runner.model.module if hasattr(runner.model, 'module') else runner.model
-        inf = VisionLLMInferencer.from_model(model, runner.cfg)
-        out_dir = osp.join(runner.log_dir, 'periodic_inference')
-        os.makedirs(out_dir, exist_ok=True)
-        answers = []
-        was_training = model.training
-        model.eval()
-        try:
-            for k, p in enumerate(self.prompts):
-                if p.get('task', 'det') == 'chat':
-                    answers.append(dict(p, answer=inf.chat(p['image'], p['question'])))
-                else:
-                    res = inf(p['image'], texts=p['texts'], out_dir=None, return_vis=True)
-                    answers.append(dict(p, predictions=res['predictions'][0]))
-                    from visionllm.datasets.transforms.loading import write_rgb
-                    write_rgb(osp.join(out_dir, f'iter_{runner.iter + 1}_{k}.png'), res['visualization'][0])
-        finally:
-            model.train(was_training)
-        with open(osp.join(out_dir, f'iter_{runner.iter + 1}.json'), 'w') as f:
-            json.dump(answers, f, indent=1)
-        runner.logger.info(f'periodic inference on {len(self.prompts)} prompts written to {out_dir}')

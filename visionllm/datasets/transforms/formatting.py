@@ -6,9 +6,10 @@ import torch
 from mmcv.transforms import BaseTransform
 from mmengine.structures import InstanceData, PixelData
 
-from visionllm.models.mllm.tiling import tile_image
 from visionllm.registry import TRANSFORMS
 from visionllm.structures import VisionLLMDataSample
+
+from .tiling import tile_image
 
 DEFAULT_META_KEYS = ('img_path', 'img_id', 'ori_shape', 'img_shape', 'scale_factor', 'task', 'messages',
                      'class_names', 'gt_answer', 'question_type', 'gt_groups', 'sample_id', 'keypoint_names',

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from visionllm.models.mllm.tiling import closest_grid, target_grids, tile_image
+from visionllm.datasets.transforms.tiling import closest_grid, target_grids, tile_image
 
 
 @pytest.mark.parametrize('w,h,max_num,grid', [
