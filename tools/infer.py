@@ -7,6 +7,7 @@ Examples:
   python tools/infer.py imgs/ CONFIG --weights CKPT --pose shape --keypoints 'top . left . center'
   python tools/infer.py out_name CONFIG --weights CKPT --generate 'a red circle above a blue square'
   python tools/infer.py img.png CONFIG --weights CKPT --edit 'make the red circle blue'
+  python tools/infer.py imgs/ CONFIG --weights CKPT --task semseg --texts 'background . red circle'
 """
 import argparse
 import os.path as osp
@@ -21,6 +22,8 @@ def parse_args():
     p.add_argument('config', help='model config')
     p.add_argument('--weights', help='checkpoint file')
     p.add_argument('--texts', help="class names separated by ' . ', e.g. 'red circle . blue square'")
+    p.add_argument('--task', help='a registered task (visionllm.structures.tasks: det, semseg, pose, gen, edit, '
+                   'chat, ...): its inference entry, with --texts as its input (names, question, prompt)')
     p.add_argument('--question', help='ask this question instead of detecting (chat)')
     p.add_argument('--segment', action='store_true', help='semantic segmentation of --texts instead of detection')
     p.add_argument('--pose', metavar='OBJECT', help="keypoints of each OBJECT, named by --keypoints 'a . b'")
@@ -70,8 +73,32 @@ def _finish(done: int, skipped: list, strict: bool) -> None:
         sys.exit(1)
 
 
+# a task's inference entry (TaskSpec.infer) -> the flag that runs it, given --texts
+ENTRY_FLAGS = dict(segment='segment', pose='pose', generate='generate', edit='edit', chat='question')
+
+
+def apply_task(args) -> None:
+    """``--task NAME``: the registered task's inference entry, through the same path as its own flag."""
+    from visionllm.structures.tasks import task_spec
+    try:
+        spec = task_spec(args.task)
+    except KeyError as e:
+        sys.exit(f'--task: {e.args[0]}')
+    if spec.infer == '__call__':  # detection: the default path
+        return
+    if spec.infer not in ENTRY_FLAGS:
+        sys.exit(f'--task {args.task}: the task declares no inference entry tools/infer.py runs '
+                 f'(TaskSpec.infer = {spec.infer!r}; entries: __call__, {", ".join(ENTRY_FLAGS)})')
+    if not args.texts:
+        sys.exit(f'--task {args.task} needs --texts (the names, question, prompt or instruction)')
+    flag = ENTRY_FLAGS[spec.infer]
+    setattr(args, flag, True if flag == 'segment' else args.texts)
+
+
 def main():
     args = parse_args()
+    if args.task:
+        apply_task(args)
     from visionllm.apis import VisionLLMInferencer, list_images
     from visionllm.apis.runner_utils import friendly_errors
     skipped = []

@@ -61,3 +61,4 @@ INFERENCERS = Registry('inferencer', parent=MMENGINE_INFERENCERS, locations=['vi
 FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS, locations=['visionllm.datasets'], scope=SCOPE)
 WEIGHT_INITIALIZERS = Registry('weight initializer', parent=MMENGINE_WEIGHT_INITIALIZERS, scope=SCOPE)
 STRATEGIES = Registry('strategy', parent=MMENGINE_STRATEGIES, locations=['visionllm.engine'], scope=SCOPE)
+TASKS = Registry('task', locations=['visionllm.structures.tasks'], scope=SCOPE)  # TaskSpec subclasses

@@ -110,9 +110,20 @@ def test_strict_and_nothing_done_exit_nonzero(synth_root, tokenizer_dir, tmp_pat
     log = r.stdout + r.stderr
     assert r.returncode == 1 and '1 done, 1 skipped (1 x cannot decode image)' in log, log[-2000:]
     assert osp.exists(out / 'preds' / 'good.json') and osp.exists(out / 'vis' / 'good.png')
-    # chat over the folder with beam search: one answer line per decodable file, the bad one skipped
-    r = run(['tools/infer.py', str(folder), _config(synth_root, tokenizer_dir, tmp_path), '--question',
-             'How many red circles are there?', '--num-beams', '2', '--out-dir', str(out)])
+    # chat over the folder with beam search (the vqa task's entry): one answer line per decodable file, the bad
+    # one skipped
+    r = run(['tools/infer.py', str(folder), _config(synth_root, tokenizer_dir, tmp_path), '--task', 'vqa',
+             '--texts', 'How many red circles are there?', '--num-beams', '2', '--out-dir', str(out)])
     log = r.stdout + r.stderr
     assert r.returncode == 0 and '1 done, 1 skipped' in log, log[-2000:]
     assert sum(ln.startswith(str(folder / 'good.png') + ':') for ln in r.stdout.splitlines()) == 1, log[-2000:]
+
+
+def test_task_flag_names_bad_tasks(tmp_path):
+    """--task with an unknown task, or one without an inference entry: a message, no model built."""
+    r = run(['tools/infer.py', 'x.png', 'no_config.py', '--task', 'depth', '--texts', 'a'])
+    assert r.returncode != 0 and "unknown task 'depth'; registered tasks: [" in r.stderr and 'Traceback' not in r.stderr
+    r = run(['tools/infer.py', 'x.png', 'no_config.py', '--task', 'grounding', '--texts', 'a'])
+    assert r.returncode != 0 and 'declares no inference entry' in r.stderr, r.stderr[-1000:]
+    r = run(['tools/infer.py', 'x.png', 'no_config.py', '--task', 'semseg'])
+    assert r.returncode != 0 and '--task semseg needs --texts' in r.stderr, r.stderr[-1000:]

@@ -5,9 +5,7 @@ import numpy as np
 from torch.utils.data import BatchSampler, Sampler
 
 from visionllm.registry import DATA_SAMPLERS
-
-DEFAULT_FAMILIES = dict(caption='text', vqa='text', chat='text', det='det', grounding='det', semseg='seg',
-                        pose='pose', gen='gen', edit='edit')
+from visionllm.structures.tasks import dataset_tasks, task_families
 
 
 def sample_task(dataset, idx: int) -> str:
@@ -24,11 +22,7 @@ def sample_task(dataset, idx: int) -> str:
     for task_attr in ('task', ):
         if getattr(dataset, task_attr, None):
             return getattr(dataset, task_attr)
-    return DATASET_TASKS.get(type(dataset).__name__, 'chat')
-
-
-DATASET_TASKS = dict(CocoOVDDataset='det', ReferringDataset='grounding', SemSegDataset='semseg',
-                     CocoKeypointDataset='pose', TextToImageDataset='gen', EditDataset='edit')
+    return dataset_tasks().get(type(dataset).__name__, 'chat')
 
 
 @DATA_SAMPLERS.register_module()
@@ -43,14 +37,14 @@ class TaskGroupedBatchSampler(BatchSampler):
 
     Args:
         sampler: the index sampler (mmengine's DefaultSampler / InfiniteSampler, rank-sharded).
-        families: task -> family mapping.
+        families: task -> family overrides (default: the registered tasks' families, ``TASKS``).
     """
 
     def __init__(self, sampler: Sampler, batch_size: int, drop_last: bool = False,
                  families: Optional[Dict[str, str]] = None, family_weights: Optional[Dict[str, float]] = None,
                  seed: int = 0):
         super().__init__(sampler, batch_size, drop_last)
-        self.families = dict(DEFAULT_FAMILIES, **(families or {}))
+        self.families = dict(task_families(), **(families or {}))
         self.family_weights, self.seed = family_weights, seed
         self._epoch = 0
 

@@ -5,6 +5,7 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple
 from mmengine.evaluator import BaseMetric
 
 from visionllm.registry import METRICS
+from visionllm.structures.tasks import routing_tokens
 from visionllm.utils.names import unescape_name
 
 ROUTE_RE = re.compile(r'([^:,;\n\[\]]*)(\[[A-Z]+\])')
@@ -55,9 +56,9 @@ class RoutingAccuracy(BaseMetric):
     """
     default_prefix = 'routing'
 
-    def __init__(self, tokens: Sequence[str] = ('[DET]', '[SEG]', '[GRD]', '[POSE]', '[GEN]', '[EDIT]'), **kw):
+    def __init__(self, tokens: Optional[Sequence[str]] = None, **kw):
         super().__init__(**kw)
-        self.tokens = tuple(tokens)
+        self.tokens = tuple(tokens) if tokens is not None else routing_tokens()  # default: every registered task's
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for s in data_samples:

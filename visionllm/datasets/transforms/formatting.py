@@ -1,5 +1,5 @@
 """Pack a pipeline's results into model inputs (MLLM tiles + decoder image) and a data sample."""
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 import torch
@@ -8,13 +8,12 @@ from mmengine.structures import InstanceData, PixelData
 
 from visionllm.registry import TRANSFORMS
 from visionllm.structures import VisionLLMDataSample
+from visionllm.structures.tasks import task_meta_keys, task_pixel_fields
 
 from .tiling import tile_image
 
-DEFAULT_META_KEYS = ('img_path', 'img_id', 'ori_shape', 'img_shape', 'scale_factor', 'task', 'messages',
-                     'class_names', 'gt_answer', 'question_type', 'gt_groups', 'sample_id', 'keypoint_names',
-                     'held_out', 'answer_mode', 'text', 'objects',
-                     'instruction', 'gt_img_path', 'skeleton', 'ref_bbox')
+COMMON_META_KEYS = ('img_path', 'img_id', 'ori_shape', 'img_shape', 'scale_factor', 'task', 'messages', 'sample_id',
+                    'answer_mode')  # every task's; each task adds its own (TaskSpec.meta_keys)
 
 
 @TRANSFORMS.register_module()
@@ -24,14 +23,20 @@ class PackVisionLLMInputs(BaseTransform):
     Args:
         tile_size: the MLLM's vision input size.
         min_tiles / max_tiles / use_thumbnail: InternVL dynamic tiling.
-        meta_keys: results keys copied into the sample's metainfo when present.
+        meta_keys: results keys copied into the sample's metainfo when present (default: the common ones
+            and every registered task's ``meta_keys``).
+
+    Ground truth: boxes / masks / keypoints as ``gt_instances``, ``gt_img`` as ``gt_image`` and every
+    registered task's ``gt_pixel_fields`` (e.g. ``gt_seg_map`` -> ``gt_sem_seg``) as ``PixelData``.
     """
 
     def __init__(self, tile_size: int, min_tiles: int = 1, max_tiles: int = 1, use_thumbnail: bool = True,
-                 meta_keys: Sequence[str] = DEFAULT_META_KEYS):
+                 meta_keys: Optional[Sequence[str]] = None):
         self.tile_size, self.min_tiles, self.max_tiles = tile_size, min_tiles, max_tiles
         self.use_thumbnail = use_thumbnail
-        self.meta_keys = tuple(meta_keys)
+        self.meta_keys = tuple(meta_keys) if meta_keys is not None else \
+            tuple(dict.fromkeys(COMMON_META_KEYS + task_meta_keys()))
+        self.pixel_fields = task_pixel_fields()
 
     def transform(self, results: dict) -> dict:
         img = results.get('img')
@@ -62,6 +67,7 @@ class PackVisionLLMInputs(BaseTransform):
             sample.gt_instances = gt
         if 'gt_img' in results:
             sample.gt_image = torch.from_numpy(np.ascontiguousarray(results['gt_img'].transpose(2, 0, 1)))
-        if 'gt_seg_map' in results:
-            sample.gt_sem_seg = PixelData(data=torch.from_numpy(results['gt_seg_map'][None].astype(np.int64)))
+        for key, (field, dtype) in self.pixel_fields.items():
+            if key in results:
+                sample.set_field(PixelData(data=torch.from_numpy(np.asarray(results[key])[None].astype(dtype))), field)
         return dict(inputs=inputs, data_samples=sample)

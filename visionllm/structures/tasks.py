@@ -1,0 +1,143 @@
+"""The task registry: one :class:`TaskSpec` per task declares what the layers above switch on.
+
+A task is a subclass of ``TaskSpec`` registered in ``TASKS``; its class attributes are the declaration::
+
+    @TASKS.register_module()
+    class DepthTask(TaskSpec):
+        name, route, family = 'depth', '[DEPTH]', 'depth'
+        datasets = ('DepthDataset', )
+        gt_pixel_fields = {'gt_depth_map': ('gt_depth', 'float32')}
+
+Readers: the task-grouped sampler (task -> decoder family, dataset type -> task), ``PackVisionLLMInputs``
+(metainfo keys, dense ground-truth fields), the routing metric (routing tokens) and ``tools/infer.py
+--task`` (the inference entry).
+"""
+from typing import Dict, Optional, Tuple
+
+from visionllm.registry import TASKS
+
+
+class TaskSpec:
+    """Declaration of one task (class attributes; see the module docstring).
+
+    Attributes:
+        name: the task name samples carry (``results['task']``).
+        route: routing token the LLM writes before the task's query slots (None: a text answer).
+        family: decoder family (key of ``VisionLLM.decoders``; ``'text'``: no decoder) - one family per batch.
+        datasets: dataset types whose samples are this task when they do not say (``sample_task``).
+        meta_keys: pipeline results copied into the data sample's metainfo.
+        gt_pixel_fields: ``{results key: (data-sample field, dtype)}`` packed as ``PixelData`` [1, H, W].
+        metrics: metric types (``METRICS``) that score the task.
+        infer: the inferencer method that answers it (``tools/infer.py --task NAME``).
+    """
+    name: str = ''
+    route: Optional[str] = None
+    family: str = 'text'
+    datasets: Tuple[str, ...] = ()
+    meta_keys: Tuple[str, ...] = ()
+    gt_pixel_fields: Dict[str, Tuple[str, str]] = {}
+    metrics: Tuple[str, ...] = ()
+    infer: Optional[str] = None
+
+
+def task_specs() -> Dict[str, type]:
+    """``{name: spec}`` of every registered task (built-in and user ones)."""
+    return {spec.name: spec for spec in TASKS.module_dict.values() if spec.name}
+
+
+def task_spec(name: str) -> type:
+    """The spec of task ``name``; a clear error listing the registered ones otherwise."""
+    specs = task_specs()
+    if name not in specs:
+        raise KeyError(f'unknown task {name!r}; registered tasks: {sorted(specs)}')
+    return specs[name]
+
+
+def task_families() -> Dict[str, str]:
+    """``{task: decoder family}``."""
+    return {name: spec.family for name, spec in task_specs().items()}
+
+
+def dataset_tasks() -> Dict[str, str]:
+    """``{dataset type: task}`` from the specs' ``datasets``."""
+    return {ds: name for name, spec in task_specs().items() for ds in spec.datasets}
+
+
+def routing_tokens() -> Tuple[str, ...]:
+    """Every registered routing token, in registration order, once."""
+    return tuple(dict.fromkeys(spec.route for spec in task_specs().values() if spec.route))
+
+
+def task_meta_keys() -> Tuple[str, ...]:
+    return tuple(dict.fromkeys(k for spec in task_specs().values() for k in spec.meta_keys))
+
+
+def task_pixel_fields() -> Dict[str, Tuple[str, str]]:
+    return {k: v for spec in task_specs().values() for k, v in spec.gt_pixel_fields.items()}
+
+
+# ---- built-in tasks --------------------------------------------------------------------------------------
+@TASKS.register_module()
+class CaptionTask(TaskSpec):
+    name, metrics, infer = 'caption', ('CaptionObjectF1', ), 'chat'
+    meta_keys = ('gt_answer', 'objects')
+
+
+@TASKS.register_module()
+class VQATask(TaskSpec):
+    name, metrics, infer = 'vqa', ('VQAAccuracy', ), 'chat'
+    meta_keys = ('gt_answer', 'question_type')
+
+
+@TASKS.register_module()
+class ChatTask(TaskSpec):
+    name, infer = 'chat', 'chat'
+
+
+@TASKS.register_module()
+class DetectionTask(TaskSpec):
+    name, route, family, infer = 'det', '[DET]', 'det', '__call__'
+    datasets = ('CocoOVDDataset', )
+    meta_keys = ('class_names', 'gt_groups', 'held_out', 'answer_mode')
+    metrics = ('OVCocoMetric', 'RoutingAccuracy')
+
+
+@TASKS.register_module()
+class GroundingTask(TaskSpec):
+    name, route, family = 'grounding', '[GRD]', 'det'
+    datasets = ('ReferringDataset', )
+    meta_keys = ('text', 'ref_bbox', 'gt_groups')
+    metrics = ('GroundingAccuracy', )
+
+
+@TASKS.register_module()
+class SemSegTask(TaskSpec):
+    name, route, family, infer = 'semseg', '[SEG]', 'seg', 'segment'
+    datasets = ('SemSegDataset', )
+    meta_keys = ('class_names', 'gt_groups', 'held_out', 'answer_mode')
+    gt_pixel_fields = {'gt_seg_map': ('gt_sem_seg', 'int64')}
+    metrics = ('OVIoUMetric', )
+
+
+@TASKS.register_module()
+class PoseTask(TaskSpec):
+    name, route, family, infer = 'pose', '[POSE]', 'pose', 'pose'
+    datasets = ('CocoKeypointDataset', )
+    meta_keys = ('class_names', 'keypoint_names', 'skeleton', 'gt_groups', 'answer_mode')
+    metrics = ('OVCocoKeypointMetric', )
+
+
+@TASKS.register_module()
+class GenerationTask(TaskSpec):
+    name, route, family, infer = 'gen', '[GEN]', 'gen', 'generate'
+    datasets = ('TextToImageDataset', )
+    meta_keys = ('text', 'gt_img_path', 'gt_groups', 'answer_mode')
+    metrics = ('GenerationMetric', )
+
+
+@TASKS.register_module()
+class EditingTask(TaskSpec):
+    name, route, family, infer = 'edit', '[EDIT]', 'edit', 'edit'
+    datasets = ('EditDataset', )
+    meta_keys = ('instruction', 'gt_img_path', 'gt_groups', 'answer_mode')
+    metrics = ('EditMetric', )
