@@ -80,17 +80,23 @@ ENTRY_FLAGS = dict(segment='segment', pose='pose', generate='generate', edit='ed
 def apply_task(args) -> None:
     """``--task NAME``: the registered task's inference entry, through the same path as its own flag."""
     from visionllm.structures.tasks import task_spec
+    if osp.isfile(args.config):  # its custom_imports may register the task (a task added outside the package)
+        from mmengine.config import Config
+        Config.fromfile(args.config)
     try:
         spec = task_spec(args.task)
     except KeyError as e:
         sys.exit(f'--task: {e.args[0]}')
     if spec.infer == '__call__':  # detection: the default path
         return
-    if spec.infer not in ENTRY_FLAGS:
+    if spec.infer not in ENTRY_FLAGS and spec.infer != 'run_task':
         sys.exit(f'--task {args.task}: the task declares no inference entry tools/infer.py runs '
-                 f'(TaskSpec.infer = {spec.infer!r}; entries: __call__, {", ".join(ENTRY_FLAGS)})')
+                 f'(TaskSpec.infer = {spec.infer!r}; entries: __call__, run_task, {", ".join(ENTRY_FLAGS)})')
     if not args.texts:
         sys.exit(f'--task {args.task} needs --texts (the names, question, prompt or instruction)')
+    if spec.infer == 'run_task':  # the generic entry of a registered task
+        args.run_task = True
+        return
     flag = ENTRY_FLAGS[spec.infer]
     setattr(args, flag, True if flag == 'segment' else args.texts)
 
@@ -105,6 +111,16 @@ def main():
     with friendly_errors(args.config):
         inf = VisionLLMInferencer(args.config, args.weights, device=args.device,
                                   max_image_size=args.max_image_size)
+        if getattr(args, 'run_task', False):
+            import json
+            import os
+            res = inf.run_task(args.inputs, args.task, args.texts, batch_size=args.batch_size, out_dir=args.out_dir,
+                               skip_errors=True, progress=True)
+            os.makedirs(args.out_dir, exist_ok=True)
+            with open(osp.join(args.out_dir, 'predictions.json'), 'w') as f:
+                json.dump(res, f)
+            print(f'{args.task}: JSON in {osp.join(args.out_dir, "predictions.json")}')
+            return _finish(len(res), inf.last_skipped, args.strict)
         if args.generate or args.edit:
             import os
 

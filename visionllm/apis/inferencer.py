@@ -297,6 +297,29 @@ class VisionLLMInferencer:
                                               skeleton=[tuple(p) for p in skeleton]),
                            batch_size, out_dir, result, pred_score_thr, skip_errors, progress, return_vis)
 
+    def run_task(self, inputs: Union[ImageInput, Sequence[ImageInput]], task: str, texts, batch_size: int = 1,
+                 out_dir: Optional[str] = None, skip_errors: bool = False, progress: bool = False) -> List[dict]:
+        """Any registered task through its spec (``visionllm.structures.tasks``): the names in ``texts`` are
+        prompted with the task's generic conversation (the one its datasets build); per image the spec's
+        ``pred_fields`` as JSON-ready values (tensors / PixelData -> nested lists) and ``class_names``."""
+        from visionllm.structures.tasks import task_spec
+        try:
+            spec = task_spec(task)
+        except KeyError as e:
+            raise PromptError(e.args[0]) from None
+        if spec.family != 'text' and spec.family not in self.model.decoders:
+            raise PromptError(f'task {task!r} needs the `{spec.family}` decoder, which this model does not have')
+        names = parse_texts(texts)
+        try:
+            conv = prompts.task_conversation(spec, names)
+        except ValueError as e:
+            raise PromptError(str(e)) from None
+
+        def result(s):
+            return dict({f: _jsonable(s.get(f)) for f in spec.pred_fields if f in s}, class_names=names)
+        return self._dense(inputs, conv, dict(task=task, class_names=names, gt_groups=[(n, spec.route) for n in names]),
+                           batch_size, out_dir, result, skip_errors=skip_errors, progress=progress)
+
     def _dense(self, inputs, conv, meta: dict, batch_size: int, out_dir: Optional[str], result: Callable,
                pred_score_thr: float = 0.3, skip_errors: bool = False, progress: bool = False,
                return_vis: bool = False) -> List[dict]:
@@ -451,3 +474,14 @@ def _overridden(cfg: dict, overrides: dict):
         for k in overrides:
             cfg.pop(k, None)
         cfg.update(saved)
+
+
+def _jsonable(value):
+    """Tensors, arrays and mmengine data elements (PixelData / InstanceData) -> lists and dicts."""
+    if hasattr(value, 'to_dict') and hasattr(value, 'keys'):
+        return {k: _jsonable(v) for k, v in value.to_dict().items()}
+    if isinstance(value, torch.Tensor):
+        return value.detach().float().cpu().tolist() if value.is_floating_point() else value.cpu().tolist()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value

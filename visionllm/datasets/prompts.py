@@ -46,3 +46,12 @@ def det_conversation(names: Sequence[str], token: str = '[DET]') -> list:
 def grounding_conversation(expression: str) -> list:
     return [dict(role='user', content='<image>\n' + GRD_PROMPT.format(expression=escape_name(expression))),
             dict(role='assistant', content=grouped_answer([expression], '[GRD]'))]
+
+
+def task_conversation(spec, names: Sequence[str]) -> list:
+    """The generic conversation of a registered task (``TaskSpec.prompt`` with ``{names}``; the answer
+    routes each name to the task's token), shared by ``BuildTaskConversation`` and the inferencer."""
+    if not spec.prompt or not spec.route:
+        raise ValueError(f'task {spec.name!r} declares no prompt / route for a generic conversation')
+    return [dict(role='user', content='<image>\n' + spec.prompt.format(names=join_names(names))),
+            dict(role='assistant', content=grouped_answer(names, spec.route))]

@@ -5,12 +5,14 @@ A task is a subclass of ``TaskSpec`` registered in ``TASKS``; its class attribut
     @TASKS.register_module()
     class DepthTask(TaskSpec):
         name, route, family = 'depth', '[DEPTH]', 'depth'
-        datasets = ('DepthDataset', )
+        prompt = 'Please estimate the depth of {names}.'
         gt_pixel_fields = {'gt_depth_map': ('gt_depth', 'float32')}
+        pred_fields = ('pred_depth', )
 
 Readers: the task-grouped sampler (task -> decoder family, dataset type -> task), ``PackVisionLLMInputs``
-(metainfo keys, dense ground-truth fields), the routing metric (routing tokens) and ``tools/infer.py
---task`` (the inference entry).
+(metainfo keys, dense ground-truth fields), ``BuildTaskConversation`` and the inferencer's ``run_task`` (one
+conversation builder, ``visionllm.datasets.prompts.task_conversation``), the routing metric (routing
+tokens) and ``tools/infer.py --task`` (the inference entry). docs/adding_a_task.md walks through a new one.
 """
 from typing import Dict, Optional, Tuple
 
@@ -28,7 +30,11 @@ class TaskSpec:
         meta_keys: pipeline results copied into the data sample's metainfo.
         gt_pixel_fields: ``{results key: (data-sample field, dtype)}`` packed as ``PixelData`` [1, H, W].
         metrics: metric types (``METRICS``) that score the task.
-        infer: the inferencer method that answers it (``tools/infer.py --task NAME``).
+        infer: the inferencer method that answers it (``tools/infer.py --task NAME``); ``'run_task'``, the
+            generic entry, prompts with ``prompt`` and returns the ``pred_fields``.
+        prompt: instruction template of the generic conversation (``BuildTaskConversation``, ``run_task``):
+            ``{names}`` is replaced by the prompted names; the answer routes each name to ``route``.
+        pred_fields: data-sample fields holding the task's predictions (written by its decoder).
     """
     name: str = ''
     route: Optional[str] = None
@@ -37,7 +43,9 @@ class TaskSpec:
     meta_keys: Tuple[str, ...] = ()
     gt_pixel_fields: Dict[str, Tuple[str, str]] = {}
     metrics: Tuple[str, ...] = ()
-    infer: Optional[str] = None
+    infer: Optional[str] = 'run_task'
+    prompt: Optional[str] = None
+    pred_fields: Tuple[str, ...] = ()
 
 
 def task_specs() -> Dict[str, type]:
@@ -104,7 +112,7 @@ class DetectionTask(TaskSpec):
 
 @TASKS.register_module()
 class GroundingTask(TaskSpec):
-    name, route, family = 'grounding', '[GRD]', 'det'
+    name, route, family, infer = 'grounding', '[GRD]', 'det', None
     datasets = ('ReferringDataset', )
     meta_keys = ('text', 'ref_bbox', 'gt_groups')
     metrics = ('GroundingAccuracy', )

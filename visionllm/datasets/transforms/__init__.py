@@ -8,10 +8,12 @@ from .prompts import (
                       BuildGroundingConversation,
                       BuildPoseConversation,
                       BuildSegmentationConversation,
+                      BuildTaskConversation,
                       LoadPoseAnnotations,
                       RescaleKeypoints,
 )
 
 __all__ = ['LoadImage', 'PackVisionLLMInputs', 'read_rgb', 'BuildDetectionConversation', 'BuildGroundingConversation',
-           'BuildSegmentationConversation', 'BuildPoseConversation', 'LoadPoseAnnotations', 'RescaleKeypoints',
+           'BuildSegmentationConversation', 'BuildTaskConversation', 'BuildPoseConversation', 'LoadPoseAnnotations',
+           'RescaleKeypoints',
            'LoadTargetImage', 'BuildGenerationConversation', 'BuildEditConversation', 'LoadDetAnnotations']

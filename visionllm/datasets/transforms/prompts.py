@@ -233,3 +233,32 @@ class BuildEditConversation(BaseTransform):
         results.update(task='edit', answer_mode=self.answer_mode, gt_groups=[('', '[EDIT]')],
                        messages=conv[:1] if self.answer_mode == 'free' else conv)
         return results
+
+
+@TRANSFORMS.register_module()
+class BuildTaskConversation(BaseTransform):
+    """The conversation of any registered task from its spec (``TaskSpec.prompt`` / ``route``; see
+    ``visionllm.datasets.prompts.task_conversation``): the prompted names are ``results[names_key]`` (or
+    ``names``), each routed to the task's token.
+
+    Args:
+        task: a registered task name (``visionllm.structures.tasks``).
+        names: fixed names to prompt (default: ``results[names_key]``).
+        names_key: results key holding the names.
+        answer_mode: ``'prompted'`` (answer in the conversation) or ``'free'`` (the LLM writes it).
+    """
+
+    def __init__(self, task: str, names: Optional[Sequence[str]] = None, names_key: str = 'class_names',
+                 answer_mode: str = 'prompted'):
+        from visionllm.structures.tasks import task_spec
+        self.spec = task_spec(task)
+        self.names = list(names) if names is not None else None
+        self.names_key, self.answer_mode = names_key, answer_mode
+
+    def transform(self, results: dict) -> dict:
+        names = self.names if self.names is not None else list(results[self.names_key])
+        conv = _conversation(results, self.names_key, lambda: prompts.task_conversation(self.spec, names))
+        results.update(class_names=names, task=self.spec.name, answer_mode=self.answer_mode,
+                       gt_groups=[(n, self.spec.route) for n in names],
+                       messages=conv[:1] if self.answer_mode == 'free' else conv)
+        return results

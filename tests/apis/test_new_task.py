@@ -1,0 +1,49 @@
+"""A task added with one decoder file and one task-spec entry (tests/apis/toy_foreground.py) and its config:
+it trains with tools/train.py, is scored by tools/test.py with the metric its spec names, and answers through
+tools/infer.py --task - no file of the package edited (docs/adding_a_task.md)."""
+import json
+import os.path as osp
+
+from tests.conftest import tiny_config
+from tests.tools.test_cli import run
+
+SEG = 'configs/visionllm/visionllm_internvl-tiny_seg_1xb8-2k_synthetic.py'
+
+
+def _foreground_config(synth_root, tokenizer_dir, work) -> str:
+    cfg = tiny_config(SEG, synth_root, tokenizer_dir, work)
+    cfg.custom_imports = dict(imports=['tests.apis.toy_foreground'], allow_failed_imports=False)
+    cfg.model.superlink.families['fg'] = dict(tokens=['[FG]'], num_queries=8)
+    cfg.model.decoders = dict(fg=dict(type='ForegroundDecoder'))
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        pipeline = cfg[key].dataset.pipeline
+        k = next(i for i, t in enumerate(pipeline) if t['type'] == 'BuildSegmentationConversation')
+        pipeline[k] = dict(type='BuildTaskConversation', task='foreground', names=['shape'])
+    cfg.val_evaluator = cfg.test_evaluator = [dict(type='ForegroundIoU')]
+    cfg.val_dataloader.dataset.indices = cfg.test_dataloader.dataset.indices = 4
+    path = osp.join(work, 'foreground.py')
+    cfg.dump(path)
+    return path
+
+
+def test_a_new_task_trains_tests_and_infers(synth_root, tokenizer_dir, tmp_path):
+    config = _foreground_config(synth_root, tokenizer_dir, str(tmp_path))
+    r = run(['tools/train.py', config, '--work-dir', str(tmp_path)])
+    log = r.stdout + r.stderr
+    assert r.returncode == 0, log[-3000:]
+    assert 'fg.loss_fg' in log and 'fg/IoU' in log, log[-3000:]  # its decoder's loss; its metric on val
+    ckpt = str(tmp_path / 'iter_2.pth')
+
+    r = run(['tools/test.py', config, ckpt, '--work-dir', str(tmp_path), '--json-out', str(tmp_path / 'm.json')])
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    metrics = json.load(open(tmp_path / 'm.json'))
+    assert 0.0 <= metrics['fg/IoU'] <= 1.0, metrics
+
+    image = osp.join(synth_root, 'images', 'test', '000000.png')
+    r = run(['tools/infer.py', image, config, '--weights', ckpt, '--task', 'foreground', '--texts', 'shape',
+             '--out-dir', str(tmp_path / 'infer')])
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    (pred, ) = json.load(open(tmp_path / 'infer' / 'predictions.json'))
+    assert pred['class_names'] == ['shape'] and pred['image'] == image
+    fg = pred['pred_fg']['data']
+    assert [len(fg), len(fg[0]), len(fg[0][0])] == [1, *pred['image_size']]  # [1, H, W] of the file
