@@ -47,3 +47,39 @@ def test_a_new_task_trains_tests_and_infers(synth_root, tokenizer_dir, tmp_path)
     assert pred['class_names'] == ['shape'] and pred['image'] == image
     fg = pred['pred_fg']['data']
     assert [len(fg), len(fg[0]), len(fg[0][0])] == [1, *pred['image_size']]  # [1, H, W] of the file
+    assert osp.exists(tmp_path / 'infer' / 'vis' / '000000.png')  # drawn by the spec's drawing function
+
+
+def test_the_spec_drawing_function_draws():
+    """VisionLLMVisualizer calls the drawing function a task's spec names, for that task's samples."""
+    import numpy as np
+    import torch
+    from mmengine.structures import PixelData
+
+    from visionllm.registry import FUNCTIONS, TASKS
+    from visionllm.structures import TaskSpec, VisionLLMDataSample
+    from visionllm.visualization.visualizer import VisionLLMVisualizer
+
+    @TASKS.register_module()
+    class MarkTask(TaskSpec):
+        name, draw = 'mark', 'draw_mark_test'
+
+    @FUNCTIONS.register_module()
+    def draw_mark_test(visualizer, image, sample):
+        out = image.copy()
+        out[sample.pred_mark.data[0].numpy()] = (255, 0, 255)
+        return out
+
+    try:
+        mark = torch.zeros(1, 40, 60, dtype=torch.bool)
+        mark[0, 10:20, 30:50] = True
+        vis = VisionLLMVisualizer(name='mark_test', min_draw_size=0)
+        for task, expected in (('mark', [255, 0, 255]), ('chat', [100, 100, 100])):
+            s = VisionLLMDataSample(metainfo=dict(task=task, ori_shape=(40, 60), img_shape=(40, 60)))
+            s.pred_mark = PixelData(data=mark)
+            vis.add_datasample('x', np.full((40, 60, 3), 100, np.uint8), s)
+            out = vis.get_image()
+            assert (out[15, 40] == expected).all() and (out[5, 5] == 100).all(), task
+    finally:
+        TASKS.module_dict.pop('MarkTask')
+        FUNCTIONS.module_dict.pop('draw_mark_test')

@@ -1,5 +1,5 @@
 """A task added from outside the package, as docs/adding_a_task.md describes: a foreground map ('[FG]').
-This module is its decoder file (decoder + metric) and its task-spec entry; the test writes its config."""
+This module is its decoder file (decoder, metric, drawing) and its task-spec entry; the test writes its config."""
 from typing import Dict, List
 
 import torch
@@ -9,7 +9,7 @@ from mmengine.structures import PixelData
 from torch import Tensor, nn
 
 from visionllm.models.decoders.base import BaseTaskDecoder
-from visionllm.registry import METRICS, MODELS, TASKS
+from visionllm.registry import FUNCTIONS, METRICS, MODELS, TASKS
 from visionllm.structures import TaskConditions, TaskSpec, VisionLLMDataSample
 
 
@@ -20,6 +20,7 @@ class ForegroundTask(TaskSpec):
     gt_pixel_fields = {'gt_seg_map': ('gt_fg', 'int64')}  # the semantic map: foreground = not background (0)
     metrics = ('ForegroundIoU', )
     pred_fields = ('pred_fg', )
+    draw = 'draw_foreground'
 
 
 @MODELS.register_module()
@@ -75,3 +76,15 @@ class ForegroundIoU(BaseMetric):
 
     def compute_metrics(self, results) -> Dict[str, float]:
         return dict(IoU=sum(i for i, _ in results) / max(1, sum(u for _, u in results)))
+
+
+@FUNCTIONS.register_module()
+def draw_foreground(visualizer, image, sample):
+    """The predicted foreground in magenta over the picture (RGB [H, W, 3] at the picture's size)."""
+    import cv2
+    import numpy as np
+    fg = sample.pred_fg.data[0].cpu().numpy().astype(np.uint8)
+    fg = cv2.resize(fg, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_NEAREST).astype(bool)
+    out = image.copy()
+    out[fg] = (0.5 * out[fg] + 0.5 * np.array([255, 0, 255])).astype(np.uint8)
+    return out

@@ -22,6 +22,8 @@ def test_builtin_tasks():
         assert spec.infer is None or callable(getattr(VisionLLMInferencer, spec.infer, None)), (name, spec.infer)
     with pytest.raises(KeyError, match="unknown task 'depth'"):
         task_spec('depth')
+    from visionllm.registry import INFERENCERS
+    assert INFERENCERS.get('VisionLLMInferencer') is VisionLLMInferencer
 
 
 @pytest.fixture

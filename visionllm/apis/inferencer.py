@@ -14,7 +14,7 @@ from mmengine.logging import print_log
 from mmengine.registry import init_default_scope
 
 from visionllm.datasets import prompts
-from visionllm.registry import MODELS, VISUALIZERS
+from visionllm.registry import INFERENCERS, MODELS, VISUALIZERS
 from visionllm.utils.errors import BadSampleError, PromptError
 from visionllm.utils.names import name_problem
 
@@ -44,6 +44,7 @@ def parse_texts(texts: Union[str, Sequence[str], None]) -> List[str]:
     return uniq
 
 
+@INFERENCERS.register_module()
 class VisionLLMInferencer:
     """Run a config + checkpoint on images.
 

@@ -35,6 +35,9 @@ class TaskSpec:
         prompt: instruction template of the generic conversation (``BuildTaskConversation``, ``run_task``):
             ``{names}`` is replaced by the prompted names; the answer routes each name to ``route``.
         pred_fields: data-sample fields holding the task's predictions (written by its decoder).
+        draw: a function in ``FUNCTIONS``, ``draw(visualizer, image RGB [H, W, 3], sample) -> image``, that
+            ``VisionLLMVisualizer`` calls for the task's samples after its own drawing (tools/infer.py,
+            tools/test.py --show-dir, the demo).
     """
     name: str = ''
     route: Optional[str] = None
@@ -46,6 +49,7 @@ class TaskSpec:
     infer: Optional[str] = 'run_task'
     prompt: Optional[str] = None
     pred_fields: Tuple[str, ...] = ()
+    draw: Optional[str] = None
 
 
 def task_specs() -> Dict[str, type]:

@@ -41,6 +41,7 @@ class VisionLLMVisualizer(DetLocalVisualizer):
         if s is not None and 'pred_image' in s:
             gen = s.pred_image.cpu().numpy().transpose(1, 2, 0)
             drawn = self._side_by_side(drawn if s.get('task') == 'edit' else None, gen)
+        drawn = self._task_drawing(drawn, s)
         if self.min_draw_size and max(drawn.shape[:2]) < self.min_draw_size:  # e.g. a small generated image
             import cv2
             k = self.min_draw_size / max(drawn.shape[:2])
@@ -61,6 +62,15 @@ class VisionLLMVisualizer(DetLocalVisualizer):
             mmcv.imwrite(drawn[..., ::-1], out_file)
         else:
             self.add_image(name, drawn, step)
+
+    def _task_drawing(self, image: np.ndarray, s) -> np.ndarray:
+        """The drawing function the sample's task spec names (``TaskSpec.draw``), if any."""
+        from visionllm.registry import FUNCTIONS
+        from visionllm.structures.tasks import task_specs
+        spec = task_specs().get(s.get('task')) if s is not None else None
+        if spec is None or not spec.draw:
+            return image
+        return FUNCTIONS.get(spec.draw)(self, image, s)
 
     @staticmethod
     def _font(image: np.ndarray) -> int:
