@@ -49,3 +49,41 @@ def test_bad_sample_count_resumes_with_the_checkpoint(tmp_path):
     assert resumed.count == 2
     resumed.before_train_iter(Runner, 0, dict(skipped=[dict(index=4, reason='x')]))
     assert resumed.count == 3 and Runner.message_hub.get_info('train/skipped_samples') == 3
+
+
+def test_samples_tokenised_in_workers_equal_the_models_encoding(synth_root, tokenizer_dir, tmp_path):
+    """TokenizeInWorkersHook (added by build_runner_cfg): every source of the joint config, read by 1-worker
+    dataloaders, carries token ids equal to the model's own encoding; the model uses them; a sample too long
+    for max_length becomes a skipped sample."""
+    import torch
+
+    from visionllm.apis.runner_utils import build_runner, build_runner_cfg
+    from visionllm.engine.hooks import packers
+    cfg = tiny_config('configs/visionllm/visionllm_internvl-tiny_stage2-joint_1xb8-3k_synthetic.py', synth_root,
+                      tokenizer_dir, str(tmp_path))
+    cfg.load_from = None
+    path = str(tmp_path / 'joint.py')
+    cfg.dump(path)
+    cfg = build_runner_cfg(path)
+    assert cfg.custom_hooks[-1]['type'] == 'TokenizeInWorkersHook'
+    runner = build_runner(cfg)
+    runner._train_loop = runner.build_train_loop(runner._train_loop)
+    runner.call_hook('before_train')
+    model = runner.model
+    sources = runner.train_dataloader.dataset.datasets
+    assert len(packers(runner.train_dataloader.dataset)) == len(sources) and all(
+        p.encoder is not None for p in packers(runner.train_dataloader.dataset))
+    for ds in sources:
+        loader = torch.utils.data.DataLoader(ds, batch_size=2, num_workers=1, collate_fn=lambda b: b)
+        for item in next(iter(loader)):
+            s = item['data_samples']
+            ids, labels = model.encode_sample(s, s.num_tiles, False)
+            assert s.token_ids == ids and s.token_labels == labels, s.task
+        ids, labels, _ = model.sequences([s], [s.num_tiles])
+        assert ids[0].tolist() == s.token_ids
+    model.max_length = 8
+    short = model.conversation_encoder()
+    p = packers(sources[0])[0]
+    p.encoder = short
+    item = sources[0][0]
+    assert 'skipped' in item and 'exceed max_length=8' in item['skipped']['reason']

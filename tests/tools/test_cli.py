@@ -42,6 +42,7 @@ def test_train_two_iterations_then_resume(det_run, tmp_path):
     assert 'Iter(train) [2/2]' in log and 'det.loss_cls' in log and 'lm.loss' in log
     assert 'training sample (det' in log and '[DET][EMB]' in log      # ShowTrainSampleHook
     assert 'samples_per_s' in log and 'tokens_per_s' in log           # ThroughputHook
+    assert 'tokenising training samples in the dataloader workers (pipelines: 1)' in log  # TokenizeInWorkersHook
     answers = glob.glob(str(work / '*' / 'periodic_inference' / 'iter_2.json'))  # PeriodicInferenceHook
     assert len(answers) == 1 and len(glob.glob(str(work / '*' / 'periodic_inference' / 'iter_2_0.png'))) == 1
     import json

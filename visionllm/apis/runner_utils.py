@@ -144,6 +144,9 @@ def build_runner_cfg(config: str, cfg_options: Optional[dict] = None, work_dir: 
     if load_from:
         cfg.load_from = load_from
     check_config_types(cfg, config)
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not any(h.get('type') == 'TokenizeInWorkersHook' for h in hooks):  # tokenisation in the dataloader workers
+        cfg.custom_hooks = hooks + [dict(type='TokenizeInWorkersHook')]
     from visionllm.engine.scale_out import apply_scale_out, init_cpu_distributed, touch_decoders_when_distributed
     touch_decoders_when_distributed(cfg)
     apply_scale_out(cfg, deepspeed=deepspeed, fsdp=fsdp, amp=amp)

@@ -5,12 +5,13 @@ from .hooks import (
                     GenerationGridHook,
                     ShowTrainSampleHook,
                     ThroughputHook,
+                    TokenizeInWorkersHook,
                     VisionLLMVisualizationHook,
 )
 from .optim_constructor import MergedGroupsOptimWrapperConstructor, merge_param_groups
 from .strategies import TorchFSDPStrategy
 from .stream_state import StreamStateHook
 
-__all__ = ['BadSampleHook', 'GenerationGridHook', 'ShowTrainSampleHook', 'ThroughputHook',
+__all__ = ['BadSampleHook', 'GenerationGridHook', 'ShowTrainSampleHook', 'ThroughputHook', 'TokenizeInWorkersHook',
            'VisionLLMVisualizationHook', 'TorchFSDPStrategy', 'MergedGroupsOptimWrapperConstructor',
            'merge_param_groups', 'StreamStateHook', 'AutocastOptimWrapper']

@@ -168,8 +168,10 @@ class ThroughputHook(Hook):
         model = runner.model.module if hasattr(runner.model, 'module') else runner.model
         self._n = len(samples)
         self._tokens = 0
-        if hasattr(model, 'encode_sample'):
-            for s in samples:
+        for s in samples:  # tokenised in the workers; the model's encoding otherwise
+            if 'token_ids' in s:
+                self._tokens += len(s.token_ids)
+            elif hasattr(model, 'encode_sample'):
                 self._tokens += len(model.encode_sample(s, int(s.get('num_tiles', 0)), False)[0])
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
@@ -177,3 +179,36 @@ class ThroughputHook(Hook):
         dt = max(time.perf_counter() - self._t0, 1e-9)
         runner.message_hub.update_scalar('train/samples_per_s', self._n / dt)
         runner.message_hub.update_scalar('train/tokens_per_s', self._tokens / dt)
+
+
+def packers(dataset) -> list:
+    """The ``PackVisionLLMInputs`` of a dataset's pipelines, through mixtures, concatenations and streams."""
+    found = []
+    for child in getattr(dataset, 'datasets', None) or []:  # MixtureDataset, ConcatDataset, StreamingMixture
+        found += packers(child)
+    for attr in ('dataset', 'source'):  # wrappers (RepeatDataset ...), StreamingDataset
+        if getattr(dataset, attr, None) is not None:
+            found += packers(getattr(dataset, attr))
+    for t in getattr(getattr(dataset, 'pipeline', None), 'transforms', None) or []:
+        if type(t).__name__ == 'PackVisionLLMInputs':
+            found.append(t)
+    return found
+
+
+@HOOKS.register_module()
+class TokenizeInWorkersHook(Hook):
+    """Chat template, tokenisation and query-slot expansion of training samples run in the dataloader
+    workers: before training, every ``PackVisionLLMInputs`` of the training data gets the model's
+    ``conversation_encoder()`` (the workers start afterwards and inherit it). ``tools/train.py`` adds this
+    hook for every model that has one."""
+    priority = 'VERY_HIGH'
+
+    def before_train(self, runner) -> None:
+        model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+        if not hasattr(model, 'conversation_encoder'):
+            return
+        encoder = model.conversation_encoder()
+        found = packers(runner.train_dataloader.dataset)
+        for p in found:
+            p.encoder = encoder
+        runner.logger.info(f'tokenising training samples in the dataloader workers (pipelines: {len(found)})')

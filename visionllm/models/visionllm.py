@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModel, ModuleDict
 from torch import Tensor
 
+from visionllm.models.conversation_encoder import ConversationEncoder
 from visionllm.registry import MODELS
 from visionllm.structures import TaskConditions, VisionLLMDataSample
 from visionllm.utils.errors import ConfigError, PromptError
@@ -118,6 +119,12 @@ class VisionLLM(BaseModel):
                               f'max_length={self.max_length}; shorten the prompt or class list')
         return ids, labels
 
+    def conversation_encoder(self) -> ConversationEncoder:
+        """``encode_sample`` of training samples as a picklable object for the dataloader workers
+        (``PackVisionLLMInputs.encoder``; ``TokenizeInWorkersHook`` sets it)."""
+        return ConversationEncoder(self.template, self.superlink.slot_expander(), self.mllm.num_image_tokens,
+                                   self.max_length)
+
     def _pad(self, seqs: List[List[int]], value: int, left: bool) -> Tensor:
         n = max(len(s) for s in seqs)
         rows = [([value] * (n - len(s)) + s) if left else (s + [value] * (n - len(s))) for s in seqs]
@@ -156,8 +163,10 @@ class VisionLLM(BaseModel):
 
     def sequences(self, samples: List[VisionLLMDataSample], num_tiles, for_generation: bool = False
                   ) -> Tuple[Tensor, Tensor, Tensor]:
-        """Padded (input_ids, labels, attention mask) [B, L] of samples; left padding for generation."""
-        enc = [self.encode_sample(s, int(n), for_generation) for s, n in zip(samples, num_tiles)]
+        """Padded (input_ids, labels, attention mask) [B, L] of samples; left padding for generation. Training
+        samples tokenised in the dataloader workers (``token_ids`` / ``token_labels``) are used as they are."""
+        enc = [(s.token_ids, s.token_labels) if not for_generation and 'token_ids' in s
+               else self.encode_sample(s, int(n), for_generation) for s, n in zip(samples, num_tiles)]
         ids = self._pad([e[0] for e in enc], self.tokenizer.pad_token_id, left=for_generation)
         labels = self._pad([e[1] for e in enc], IGNORE_INDEX, left=for_generation)
         return ids, labels, self._pad([[1] * len(e[0]) for e in enc], 0, left=for_generation)

@@ -26,6 +26,10 @@ class PackVisionLLMInputs(BaseTransform):
         meta_keys: results keys copied into the sample's metainfo when present (default: the common ones
             and every registered task's ``meta_keys``).
 
+    ``encoder`` (set on training pipelines by ``TokenizeInWorkersHook``): a callable ``(messages, num_tiles,
+    source) -> (input_ids, labels)``, the model's chat template and query slots; the sample then carries
+    ``token_ids`` / ``token_labels`` and the model does not tokenise it again.
+
     Ground truth: boxes / masks / keypoints as ``gt_instances``, ``gt_img`` as ``gt_image`` and every
     registered task's ``gt_pixel_fields`` (e.g. ``gt_seg_map`` -> ``gt_sem_seg``) as ``PixelData``.
     """
@@ -37,6 +41,7 @@ class PackVisionLLMInputs(BaseTransform):
         self.meta_keys = tuple(meta_keys) if meta_keys is not None else \
             tuple(dict.fromkeys(COMMON_META_KEYS + task_meta_keys()))
         self.pixel_fields = task_pixel_fields()
+        self.encoder = None
 
     def transform(self, results: dict) -> dict:
         img = results.get('img')
@@ -53,6 +58,9 @@ class PackVisionLLMInputs(BaseTransform):
         sample = VisionLLMDataSample()
         meta = {k: results[k] for k in self.meta_keys if k in results}
         meta['num_tiles'] = len(tiles)
+        if self.encoder is not None and results.get('messages'):
+            meta['token_ids'], meta['token_labels'] = self.encoder(results['messages'], len(tiles),
+                                                                   results.get('img_path', '?'))
         sample.set_metainfo(meta)
         if 'gt_bboxes' in results:
             gt = InstanceData()

@@ -15,6 +15,8 @@ from visionllm.structures import TaskConditions
 from visionllm.utils.errors import ConfigError
 from visionllm.utils.names import NAME_DELIMITERS, unescape_name
 
+from .slots import SlotExpander
+
 
 @MODELS.register_module()
 class SuperLink(BaseModule):
@@ -65,6 +67,7 @@ class SuperLink(BaseModule):
             raise ConfigError(f'tokenizer lacks super-link tokens {missing}; add them before bind()')
         self.placeholder_id = vocab[self.placeholder]
         self.id_to_family = {vocab[t]: f for t, f in self.token_to_family.items()}
+        self._expander = None
         self.id_to_token = {vocab[t]: t for t in self.token_to_family}
         for f, c in self.families.items():
             if f not in self.banks:
@@ -84,16 +87,14 @@ class SuperLink(BaseModule):
     def expand(self, ids: Sequence[int], labels: Sequence[int], ignore_index: int = -100
                ) -> Tuple[List[int], List[int]]:
         """Insert Q placeholder slots after every routing token; slots get ``ignore_index`` labels."""
-        out_ids, out_labels = [], []
-        for i, l in zip(ids, labels):
-            out_ids.append(i)
-            out_labels.append(l)
-            f = self.id_to_family.get(i)
-            if f is not None:
-                q = self.families[f]['num_queries']
-                out_ids.extend([self.placeholder_id] * q)
-                out_labels.extend([ignore_index] * q)
-        return out_ids, out_labels
+        return self.slot_expander()(ids, labels, ignore_index)
+
+    def slot_expander(self) -> SlotExpander:
+        """The slot insertion as a picklable object (no parameters), for dataloader workers."""
+        if getattr(self, '_expander', None) is None:
+            self._expander = SlotExpander(self.id_to_family, {f: c['num_queries'] for f, c in self.families.items()},
+                                          self.placeholder_id)
+        return self._expander
 
     def routing_positions(self, input_ids: Tensor) -> List[Tuple[int, int, str]]:
         """(sample, position, family) of every routing token in [B, L] ids."""
