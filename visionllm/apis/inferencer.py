@@ -243,8 +243,7 @@ class VisionLLMInferencer:
                 raise PromptError('empty generation prompt')
         items = []
         for t in texts:
-            conv = [dict(role='user', content=prompts.GEN_PROMPT.format(text=t.strip().rstrip('.'))),
-                    dict(role='assistant', content=prompts.GEN_ANSWER)]
+            conv = prompts.gen_conversation(t)
             items.append(self._pack_only(conv[:1] if free else conv, task='gen', text=t))
         return self._images(items, batch_size, sampling, 'gen')
 
@@ -254,8 +253,7 @@ class VisionLLMInferencer:
             raise PromptError('an edit request needs an image')
         if not instruction or not instruction.strip():
             raise PromptError('empty edit instruction')
-        conv = [dict(role='user', content='<image>\n' + prompts.EDIT_PROMPT.format(
-            instruction=instruction.strip().rstrip('.'))), dict(role='assistant', content=prompts.EDIT_ANSWER)]
+        conv = prompts.edit_conversation(instruction)
         item = self._prepare(self._load_one(image), conv[:1] if free else conv, task='edit', instruction=instruction)
         return self._images([item], 1, sampling, 'edit')[0]
 
@@ -269,8 +267,7 @@ class VisionLLMInferencer:
         names = parse_texts(texts)
         if len(names) > self.max_classes_per_prompt:
             raise PromptError(f'{len(names)} classes; at most {self.max_classes_per_prompt} per segmentation prompt')
-        conv = [dict(role='user', content='<image>\n' + prompts.SEG_PROMPT.format(classes=prompts.join_names(names))),
-                dict(role='assistant', content=prompts.grouped_answer(names, '[SEG]'))]
+        conv = prompts.seg_conversation(names)
         return self._dense(inputs, conv, dict(task='semseg', class_names=names), batch_size, out_dir,
                            lambda s: dict(label_map=s.pred_sem_seg.data[0].cpu().numpy(), class_names=names),
                            skip_errors=skip_errors, progress=progress, return_vis=return_vis)
@@ -283,9 +280,7 @@ class VisionLLMInferencer:
         ``{'bboxes', 'scores', 'keypoints' [N, K, 2], 'keypoint_scores' [N, K], 'keypoint_names'}``."""
         kpts = parse_texts(keypoints)
         obj = parse_texts([object_name])[0]
-        conv = [dict(role='user', content='<image>\n' + prompts.POSE_PROMPT.format(
-            keypoints=prompts.join_names(kpts), classes=prompts.join_names([obj]))),
-                dict(role='assistant', content=prompts.pose_answer(obj, kpts))]
+        conv = prompts.pose_conversation(obj, kpts)
 
         def result(s):
             inst = s.pred_pose if 'pred_pose' in s else s.pred_instances

@@ -48,6 +48,28 @@ def grounding_conversation(expression: str) -> list:
             dict(role='assistant', content=grouped_answer([expression], '[GRD]'))]
 
 
+def seg_conversation(names: Sequence[str]) -> list:
+    return [dict(role='user', content='<image>\n' + SEG_PROMPT.format(classes=join_names(names))),
+            dict(role='assistant', content=grouped_answer(names, '[SEG]'))]
+
+
+def pose_conversation(object_name: str, keypoints: Sequence[str]) -> list:
+    return [dict(role='user', content='<image>\n' + POSE_PROMPT.format(keypoints=join_names(keypoints),
+                                                                        classes=join_names([object_name]))),
+            dict(role='assistant', content=pose_answer(object_name, keypoints))]
+
+
+def gen_conversation(text: str) -> list:
+    """A text-to-image request (no image; the text's final full stop dropped)."""
+    return [dict(role='user', content=GEN_PROMPT.format(text=text.strip().rstrip('.'))),
+            dict(role='assistant', content=GEN_ANSWER)]
+
+
+def edit_conversation(instruction: str) -> list:
+    return [dict(role='user', content='<image>\n' + EDIT_PROMPT.format(instruction=instruction.strip().rstrip('.'))),
+            dict(role='assistant', content=EDIT_ANSWER)]
+
+
 def task_conversation(spec, names: Sequence[str]) -> list:
     """The generic conversation of a registered task (``TaskSpec.prompt`` with ``{names}``; the answer
     routes each name to the task's token), shared by ``BuildTaskConversation`` and the inferencer."""

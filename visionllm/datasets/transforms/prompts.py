@@ -129,9 +129,7 @@ class BuildSegmentationConversation(BaseTransform):
             lut[names.index(n)] = i
         results['invalid_label_pixels'] = int(((seg >= len(names)) & (seg != self.ignore_index)).sum())
         results['gt_seg_map'] = lut[seg.astype(np.int64).clip(0, 255)]
-        conv = _conversation(results, 'class_names', lambda: [
-            dict(role='user', content='<image>\n' + prompts.SEG_PROMPT.format(classes=prompts.join_names(chosen))),
-            dict(role='assistant', content=prompts.grouped_answer(chosen, '[SEG]'))])
+        conv = _conversation(results, 'class_names', lambda: prompts.seg_conversation(chosen))
         results.update(class_names=chosen, task='semseg', answer_mode=self.answer_mode,
                        gt_groups=[(n, '[SEG]') for n in chosen],
                        messages=conv[:1] if self.answer_mode == 'free' else conv)
@@ -188,10 +186,7 @@ class BuildPoseConversation(BaseTransform):
         results['gt_keypoints_visible'] = results['gt_keypoints_visible'][:, order]
         obj = results['dataset_classes'][0]
         kpts = [names[i] for i in order]
-        conv = _conversation(results, 'keypoint_names', lambda: [
-            dict(role='user', content='<image>\n' + prompts.POSE_PROMPT.format(
-                keypoints=prompts.join_names(kpts), classes=prompts.join_names([obj]))),
-            dict(role='assistant', content=prompts.pose_answer(obj, kpts))])
+        conv = _conversation(results, 'keypoint_names', lambda: prompts.pose_conversation(obj, kpts))
         results.update(class_names=[obj], keypoint_names=kpts, task='pose', answer_mode=self.answer_mode,
                        gt_groups=[(obj, '[DET]')] + [(n, '[POSE]') for n in kpts],
                        messages=conv[:1] if self.answer_mode == 'free' else conv)
@@ -212,8 +207,7 @@ class BuildGenerationConversation(BaseTransform):
         if len(text) > self.max_prompt_chars:
             raise BadSampleError(results.get('gt_img_path', '?'), 'text',
                                  f'prompt of {len(text)} characters exceeds max_prompt_chars={self.max_prompt_chars}')
-        conv = [dict(role='user', content=prompts.GEN_PROMPT.format(text=text)),
-                dict(role='assistant', content=prompts.GEN_ANSWER)]
+        conv = prompts.gen_conversation(text)
         results.update(task='gen', answer_mode=self.answer_mode, gt_groups=[('', '[GEN]')],
                        messages=conv[:1] if self.answer_mode == 'free' else conv)
         return results
@@ -227,9 +221,7 @@ class BuildEditConversation(BaseTransform):
         self.answer_mode = answer_mode
 
     def transform(self, results: dict) -> dict:
-        conv = [dict(role='user', content='<image>\n' + prompts.EDIT_PROMPT.format(
-            instruction=results['instruction'].strip().rstrip('.'))),
-                dict(role='assistant', content=prompts.EDIT_ANSWER)]
+        conv = prompts.edit_conversation(results['instruction'])
         results.update(task='edit', answer_mode=self.answer_mode, gt_groups=[('', '[EDIT]')],
                        messages=conv[:1] if self.answer_mode == 'free' else conv)
         return results
