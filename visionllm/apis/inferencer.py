@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
+from mmengine.infer import BaseInferencer
 from mmengine.logging import print_log
 from mmengine.registry import init_default_scope
 
@@ -45,8 +46,9 @@ def parse_texts(texts: Union[str, Sequence[str], None]) -> List[str]:
 
 
 @INFERENCERS.register_module()
-class VisionLLMInferencer:
-    """Run a config + checkpoint on images.
+class VisionLLMInferencer(BaseInferencer):
+    """Run a config + checkpoint on images (an mmengine ``BaseInferencer``; like mmdet's ``DetInferencer`` its
+    ``__call__`` takes the task's own arguments).
 
     >>> inf = VisionLLMInferencer('configs/visionllm/<cfg>.py', 'work_dirs/<cfg>/iter_3000.pth')
     >>> out = inf('image.png', texts='red circle . blue square', pred_score_thr=0.3)
@@ -67,8 +69,29 @@ class VisionLLMInferencer:
 
     def __init__(self, config: Union[str, Config], weights: Optional[str] = None, device: str = 'cpu',
                  max_classes_per_prompt: int = 30, max_image_size: Optional[int] = DEFAULT_MAX_IMAGE_SIZE):
+        self.max_classes_per_prompt, self.max_image_size = max_classes_per_prompt, max_image_size
         cfg = Config.fromfile(config) if isinstance(config, str) else config
-        init_default_scope(cfg.get('default_scope', 'visionllm'))
+        scope = cfg.get('default_scope', 'visionllm')
+        init_default_scope(scope)
+        # mmengine's BaseInferencer: _init_model, _init_pipeline, _init_collate, _init_visualizer below
+        super().__init__(cfg, weights=weights, device=device, scope=scope, show_progress=False)
+        self.after_loading = Compose(self.pipeline.transforms[1:])  # the inferencer loads images itself
+
+    @classmethod
+    def from_model(cls, model, cfg: Config, max_classes_per_prompt: int = 30,
+                   max_image_size: Optional[int] = DEFAULT_MAX_IMAGE_SIZE) -> 'VisionLLMInferencer':
+        """Wrap an already built (e.g. training) model; nothing is copied or reloaded."""
+        self = cls.__new__(cls)
+        self.max_classes_per_prompt, self.max_image_size = max_classes_per_prompt, max_image_size
+        self.cfg, self.model, self.scope, self.show_progress = cfg, model, 'visionllm', False
+        self.pipeline = self._init_pipeline(cfg)
+        self.collate_fn = self._init_collate(cfg)
+        self.visualizer = self._init_visualizer(cfg)
+        self.after_loading = Compose(self.pipeline.transforms[1:])
+        return self
+
+    # ---- mmengine BaseInferencer parts ----------------------------------------------------------------
+    def _init_model(self, cfg: Config, weights: Optional[str], device: str = 'cpu'):
         model = MODELS.build(cfg.model)
         if weights:
             if not osp.exists(weights):
@@ -76,28 +99,38 @@ class VisionLLMInferencer:
             load_weights(model, weights)  # a .pth file or a DeepSpeed checkpoint directory
         else:
             model.init_weights()
-        model.to(device).eval()
+        return model.to(device).eval()
+
+    def _init_pipeline(self, cfg: Config) -> Compose:
+        """The config's ``infer_pipeline`` at the model's tile size."""
         if 'infer_pipeline' not in cfg:
             raise PromptError('the config defines no `infer_pipeline` (image loading + packing for inference)')
-        self._setup(model, cfg, max_classes_per_prompt, max_image_size)
+        sync_tile_size(cfg, getattr(getattr(self.model, 'mllm', None), 'tile_size', None))
+        return Compose(cfg.infer_pipeline)
 
-    @classmethod
-    def from_model(cls, model, cfg: Config, max_classes_per_prompt: int = 30,
-                   max_image_size: Optional[int] = DEFAULT_MAX_IMAGE_SIZE) -> 'VisionLLMInferencer':
-        """Wrap an already built (e.g. training) model; nothing is copied or reloaded."""
-        self = cls.__new__(cls)
-        self._setup(model, cfg, max_classes_per_prompt, max_image_size)
-        return self
+    def _init_collate(self, cfg: Config):
+        return pseudo_collate
 
-    def _setup(self, model, cfg: Config, max_classes_per_prompt: int, max_image_size: Optional[int]) -> None:
-        self.cfg, self.model = cfg, model
-        sync_tile_size(cfg, getattr(getattr(model, 'mllm', None), 'tile_size', None))
-        self.pipeline = Compose(cfg.infer_pipeline)
-        self.after_loading = Compose(self.pipeline.transforms[1:])  # the inferencer loads images itself
+    def _init_visualizer(self, cfg: Config):
         # no storage backends: the inferencer writes its pictures itself
-        self.visualizer = VISUALIZERS.build(dict(cfg.visualizer, vis_backends=None, name=f'infer_{id(self)}'))
-        self.max_classes_per_prompt = max_classes_per_prompt
-        self.max_image_size = max_image_size
+        return VISUALIZERS.build(dict(cfg.visualizer, vis_backends=None, name=f'infer_{id(self)}'))
+
+    def visualize(self, inputs: List[LoadedImage], preds: list, pred_score_thr: float = 0.3,
+                  out_dir: Optional[str] = None) -> List[np.ndarray]:
+        """Pictures (RGB) of predicted samples on their loaded images; with ``out_dir`` also written to
+        ``out_dir/vis/<name>.png``."""
+        drawn = []
+        for image, sample in zip(inputs, preds):
+            out_file = osp.join(out_dir, 'vis', image.name + '.png') if out_dir else None
+            self.visualizer.add_datasample(image.name, image.array, sample, pred_score_thr=pred_score_thr,
+                                           out_file=out_file)
+            drawn.append(self.visualizer.get_image())
+        return drawn
+
+    def postprocess(self, preds: List[dict], visualization: List[np.ndarray], return_datasamples: bool = False,
+                    skipped: Optional[List[dict]] = None) -> dict:
+        """``{'predictions': [JSON-able dict per image], 'visualization': [RGB], 'skipped': [...]}``."""
+        return dict(predictions=preds, visualization=visualization, skipped=list(skipped or []))
 
     # ---- inputs --------------------------------------------------------------------------------------
     def _prepare(self, image: LoadedImage, messages: list, **meta) -> dict:
@@ -142,12 +175,10 @@ class VisionLLMInferencer:
 
     def _draw(self, image: LoadedImage, sample, out_dir: Optional[str], pred_score_thr: float,
               return_vis: bool, vis: list) -> None:
-        out_file = osp.join(out_dir, 'vis', image.name + '.png') if out_dir else None
-        if out_file or return_vis:
-            self.visualizer.add_datasample(image.name, image.array, sample, pred_score_thr=pred_score_thr,
-                                           out_file=out_file)
-        if return_vis:
-            vis.append(self.visualizer.get_image())
+        if out_dir or return_vis:
+            drawn = self.visualize([image], [sample], pred_score_thr, out_dir)
+            if return_vis:
+                vis += drawn
 
     # ---- tasks --------------------------------------------------------------------------------------
     def chat(self, image: Optional[ImageInput], messages: Union[str, Sequence[dict]],
@@ -389,7 +420,7 @@ class VisionLLMInferencer:
                     os.makedirs(osp.join(out_dir, 'preds'), exist_ok=True)
                     with open(osp.join(out_dir, 'preds', image.name + '.json'), 'w') as f:
                         json.dump(pred, f)
-        return dict(predictions=preds, visualization=vis, skipped=skipped)
+        return self.postprocess(preds, vis, skipped=skipped)
 
 
 def _progress(total: int, enabled: bool):
