@@ -289,3 +289,26 @@ def test_stream_continues_after_a_saved_position(main_cfg, shards, tmp_path):
     mix.load_stream_state({0: dict(worker=0, items=37)}, num_workers=1)
     it = iter(mix)
     assert [_key(next(it)) for _ in range(23)] == ref[37:]
+
+
+def test_an_image_of_several_samples_is_stored_once_per_shard(main_cfg, shards):
+    """The VQA source (several questions per image): fewer image members than samples in its shards, and
+    every streamed sample still gets the bytes of its own image file."""
+    import tarfile
+
+    from visionllm.datasets.shards import _MEMORY, decode_sample, iter_shards, release, shard_list
+    root, manifest = shards
+    src = manifest['sources'][3]
+    urls = shard_list(osp.join(root, src['name']))
+    members = [m.name for u in urls for m in tarfile.open(u).getmembers()]
+    images = [m for m in members if m.endswith('.img_path.png')]
+    assert len([m for m in members if m.endswith('.json')]) == src['samples'] > len(images)
+    ds = _build(_sources(main_cfg[0])[3])
+    ds.full_init()
+    n = 0
+    for i, sample in enumerate(iter_shards(urls, on_error=pytest.fail)):
+        info = decode_sample(sample)
+        assert _MEMORY[info['img_path']] == open(ds.get_data_info(i)['img_path'], 'rb').read()
+        release(info)
+        n += 1
+    assert n == src['samples']

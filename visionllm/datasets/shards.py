@@ -1,7 +1,8 @@
 """Web-scale data: any dataset of the project as webdataset tar shards, and streams over them.
 
 A shard sample holds what the map-style dataset's ``get_data_info(i)`` returns (``<key>.json``) and the
-encoded bytes of every file it names (``<key>.<field>.<ext>``, e.g. ``img_path.png``, ``seg_map_path.png``).
+encoded bytes of every file it names (``<key>.<field>.<ext>``, e.g. ``img_path.png``, ``seg_map_path.png``);
+a file an earlier sample of the same shard stored (one image, several conversations) is stored once.
 Streaming puts those bytes behind an in-memory ``vllmshard://`` file backend of mmengine and runs the source
 dataset's own pipeline, so every loader (ours, mmdet's, mmseg's, mmpose's) reads them unchanged and the
 packed samples equal the map-style ones.
@@ -60,26 +61,63 @@ def file_fields(info: dict) -> Dict[str, str]:
     return {k: v for k, v in info.items() if k.endswith('_path') and isinstance(v, str) and v and osp.isfile(v)}
 
 
-def encode_sample(key: str, info: dict) -> dict:
-    """One data info -> a webdataset sample: ``json`` (the info, file fields by base name) + file bytes."""
+def encode_sample(key: str, info: dict, stored: Optional[Dict[str, str]] = None) -> dict:
+    """One data info -> a webdataset sample: ``json`` (the info, file fields by base name) + file bytes.
+
+    ``stored`` (``{sha1: member}`` of the files already in the current shard): a file stored by an earlier
+    sample of the shard (several conversations of one image) is not stored again; the JSON names its
+    digest and :func:`iter_shards` hands the earlier bytes to the sample.
+    """
+    import hashlib
     sample = {'__key__': key}
     files = file_fields(info)
-    stored = dict(info)
+    out = dict(info)
+    refs = {}
     for field, path in files.items():
-        ext = osp.splitext(path)[1].lower() or '.bin'
+        member = field + (osp.splitext(path)[1].lower() or '.bin')
         with open(path, 'rb') as f:
-            sample[field + ext] = f.read()
-        stored[field] = osp.basename(path)
-    stored['__files__'] = {field: field + (osp.splitext(p)[1].lower() or '.bin') for field, p in files.items()}
-    sample['json'] = json.dumps(stored, cls=_Encoder).encode()
+            data = f.read()
+        digest = hashlib.sha1(data).hexdigest()
+        if stored is None or digest not in stored:
+            sample[member] = data
+            if stored is not None:
+                stored[digest] = member
+        refs[field] = {'member': member, 'sha1': digest}
+        out[field] = osp.basename(path)
+    out['__files__'] = refs
+    sample['json'] = json.dumps(out, cls=_Encoder).encode()
     return sample
+
+
+def share_files(samples: Iterator[dict]) -> Iterator[dict]:
+    """Give each shard sample the file bytes an earlier sample of the same shard stored for it (see
+    :func:`encode_sample`); shards in tar order, before any shuffling."""
+    cache: Dict[str, bytes] = {}
+    url = None
+    for s in samples:
+        if s.get('__url__') != url:
+            cache, url = {}, s.get('__url__')
+        if 'json' in s:
+            try:
+                files = json.loads(s['json']).get('__files__', {})
+            except ValueError:
+                files = {}  # decode_sample reports it
+            for ref in files.values():
+                if not isinstance(ref, dict):
+                    continue
+                if ref['member'] in s:
+                    cache[ref['sha1']] = s[ref['member']]
+                elif ref['sha1'] in cache:
+                    s[ref['member']] = cache[ref['sha1']]
+        yield s
 
 
 def decode_sample(sample: dict) -> dict:
     """A webdataset sample -> the data info, its file fields pointing at ``vllmshard://`` entries
     (registered in this process's memory until :func:`release` is called)."""
     info = _decode(json.loads(sample['json']))
-    for field, member in info.pop('__files__', {}).items():
+    for field, ref in info.pop('__files__', {}).items():
+        member = ref['member'] if isinstance(ref, dict) else ref
         if member not in sample:
             raise KeyError(f'shard sample {sample["__key__"]}: member {member} missing')
         uri = f'{PREFIX}://{sample["__key__"]}/{member}'
@@ -104,9 +142,12 @@ def write_shards(dataset, out_dir: str, shard_size: int = 1000, key_prefix: str 
     if hasattr(dataset, 'full_init'):
         dataset.full_init()
     n = len(dataset)
+    stored: Dict[str, str] = {}
     with wds.ShardWriter(osp.join(out_dir, 'shard-%06d.tar'), maxcount=shard_size, verbose=0) as sink:
         for i in range(n):
-            sink.write(encode_sample(f'{key_prefix}{i:09d}', dataset.get_data_info(i)))
+            if sink.tarstream is None or sink.count >= sink.maxcount or sink.size >= sink.maxsize:
+                stored = {}  # the next write opens a new shard: each shard holds the files it uses
+            sink.write(encode_sample(f'{key_prefix}{i:09d}', dataset.get_data_info(i), stored))
     shards = sorted(f for f in os.listdir(out_dir) if f.startswith('shard-') and f.endswith('.tar'))
     counts = {f: min(shard_size, n - k * shard_size) for k, f in enumerate(shards)}
     with open(osp.join(out_dir, INDEX), 'w') as f:
@@ -168,7 +209,7 @@ def iter_shards(urls: List[str], on_error) -> Iterator[dict]:
         on_error(f'{type(exn).__name__}: {exn}')
         return True  # go on with the next member / shard
 
-    yield from wds.DataPipeline(wds.SimpleShardList(list(urls)), wds.tarfile_to_samples(handler=handler))
+    yield from share_files(wds.DataPipeline(wds.SimpleShardList(list(urls)), wds.tarfile_to_samples(handler=handler)))
 
 
 def shard_list(shards) -> List[str]:
