@@ -97,6 +97,8 @@ def apply_task(args) -> None:
     if spec.infer == 'run_task':  # the generic entry of a registered task
         args.run_task = True
         return
+    if spec.infer == 'pose' and not args.keypoints:
+        sys.exit(f'--task {args.task} needs --keypoints (the keypoint names, e.g. \'top . left . center\')')
     flag = ENTRY_FLAGS[spec.infer]
     setattr(args, flag, True if flag == 'segment' else args.texts)
 

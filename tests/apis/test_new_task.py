@@ -19,6 +19,7 @@ def _foreground_config(synth_root, tokenizer_dir, work) -> str:
         pipeline = cfg[key].dataset.pipeline
         k = next(i for i, t in enumerate(pipeline) if t['type'] == 'BuildSegmentationConversation')
         pipeline[k] = dict(type='BuildTaskConversation', task='foreground', names=['shape'])
+        cfg[key].dataset.metainfo = dict(cfg[key].dataset.get('metainfo') or {}, task='foreground')  # for samplers
     cfg.val_evaluator = cfg.test_evaluator = [dict(type='ForegroundIoU')]
     cfg.val_dataloader.dataset.indices = cfg.test_dataloader.dataset.indices = 4
     path = osp.join(work, 'foreground.py')

@@ -79,8 +79,10 @@ def test_samples_tokenised_in_workers_equal_the_models_encoding(synth_root, toke
             s = item['data_samples']
             ids, labels = model.encode_sample(s, s.num_tiles, False)
             assert s.token_ids == ids and s.token_labels == labels, s.task
-        ids, labels, _ = model.sequences([s], [s.num_tiles])
-        assert ids[0].tolist() == s.token_ids
+        marked = s.clone()
+        marked.set_metainfo(dict(token_ids=s.token_ids[:-1] + [7], token_labels=s.token_labels))
+        ids, labels, _ = model.sequences([marked], [s.num_tiles])  # the worker's ids are used as they are
+        assert ids[0].tolist() == s.token_ids[:-1] + [7]
     model.max_length = 8
     short = model.conversation_encoder()
     p = packers(sources[0])[0]

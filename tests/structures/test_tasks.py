@@ -32,6 +32,7 @@ def depth_task():
     class DepthTask(TaskSpec):
         name, route, family = 'depth', '[DEPTH]', 'depth'
         datasets = ('DepthDataset', )
+        prompt = 'Please estimate the depth of {names}.'
         meta_keys = ('depth_scale', )
         gt_pixel_fields = {'gt_depth_map': ('gt_depth', 'float32')}
 
@@ -53,6 +54,14 @@ def test_a_registered_task_reaches_sampler_packer_and_routing_metric(depth_task)
             return 4
 
     assert sample_task(DepthDataset(), 0) == 'depth'
+
+    class SegLikeDataset(Dataset):  # another task's dataset type, prompted for depth: says so in its metainfo
+        metainfo = dict(classes=('background', 'object'), task='depth')
+
+        def __len__(self):
+            return 4
+
+    assert sample_task(SegLikeDataset(), 0) == 'depth'
     sampler = TaskGroupedBatchSampler(list(range(4)), batch_size=2)
     assert sampler.families['depth'] == 'depth'
     depth = np.random.rand(12, 16).astype(np.float32)

@@ -75,5 +75,9 @@ def task_conversation(spec, names: Sequence[str]) -> list:
     routes each name to the task's token), shared by ``BuildTaskConversation`` and the inferencer."""
     if not spec.prompt or not spec.route:
         raise ValueError(f'task {spec.name!r} declares no prompt / route for a generic conversation')
-    return [dict(role='user', content='<image>\n' + spec.prompt.format(names=join_names(names))),
+    try:
+        prompt = spec.prompt.format(names=join_names(names))
+    except (KeyError, IndexError) as e:
+        raise ValueError(f'task {spec.name!r}: its prompt {spec.prompt!r} may only use {{names}} ({e})') from None
+    return [dict(role='user', content='<image>\n' + prompt),
             dict(role='assistant', content=grouped_answer(names, spec.route))]

@@ -19,9 +19,11 @@ def sample_task(dataset, idx: int) -> str:
         info = dataset.get_data_info(idx)
         if info.get('task'):
             return info['task']
-    for task_attr in ('task', ):
-        if getattr(dataset, task_attr, None):
-            return getattr(dataset, task_attr)
+    if getattr(dataset, 'task', None):
+        return dataset.task
+    meta_task = (getattr(dataset, 'metainfo', None) or {}).get('task')
+    if meta_task:  # a dataset type of another task prompted for this one: metainfo=dict(task=...) in its config
+        return meta_task
     return dataset_tasks().get(type(dataset).__name__, 'chat')
 
 

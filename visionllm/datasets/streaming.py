@@ -130,6 +130,8 @@ class StreamingDataset(IterableDataset):
         if epoch is None:
             epoch = self._epoch(workers)
             saved = self._resume.get(worker)
+            if saved is not None and saved.get('epoch', 0) > epoch:
+                return  # this reader had finished this pass (the others had not when the position was saved)
             if saved is not None and saved.get('epoch', 0) == epoch:
                 skip = int(saved['items'])
         for n, item in enumerate(self.raw(epoch), 1):

@@ -29,8 +29,10 @@ class StreamStateHook(Hook):
     store them as ``meta.stream_state = {'world_size', 'num_workers', 'ranks': [{worker: position}]}``. On
     ``--resume`` each rank's dataset continues after its readers' positions, so no sample is repeated or
     skipped and nothing before the position is decoded again; mmengine's advance-by-iterations is then not
-    needed. A checkpoint without a stream state, or saved with another number of ranks or workers, falls
-    back to mmengine's advance (exact too, but the skipped samples are prepared again).
+    needed. A checkpoint without a stream state falls back to mmengine's advance (exact too, but the skipped
+    samples are prepared again); one saved with another number of ranks or workers restarts the stream and
+    advances it, and as the shards are then dealt differently, samples can repeat or be missed.
+    Under several processes the positions are gathered on the iterations where ``CheckpointHook`` saves.
     """
     priority = 'NORMAL'
 
@@ -44,11 +46,25 @@ class StreamStateHook(Hook):
         return max(1, int(getattr(runner.train_dataloader, 'num_workers', 0) or 0))
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-        for pos in (data_batch or {}).get('stream_pos') or []:
+        positions = (data_batch or {}).get('stream_pos') or []
+        if isinstance(positions, dict):  # a collate that merged the per-sample dicts (mmengine's pseudo_collate)
+            positions = [dict(zip(positions, values)) for values in zip(*positions.values())]
+        for pos in positions:
             worker = int(pos['worker'])
             if worker not in self.positions or _later(pos, self.positions[worker]):
                 self.positions[worker] = dict(pos)
-        self.ranks = all_gather_object(self.positions) if get_world_size() > 1 else [self.positions]
+        if get_world_size() == 1:
+            self.ranks = [self.positions]
+        elif self._checkpoint_due(runner):  # the collective only where a checkpoint will store the result
+            self.ranks = all_gather_object(self.positions)
+
+    def _checkpoint_due(self, runner) -> bool:
+        """Whether the CheckpointHook saves after this iteration (True when it cannot be told)."""
+        from mmengine.hooks import CheckpointHook
+        hook = next((h for h in runner.hooks if isinstance(h, CheckpointHook)), None)
+        if hook is None or hook.by_epoch or not isinstance(hook.interval, int) or hook.interval <= 0:
+            return True
+        return self.every_n_train_iters(runner, hook.interval) or (hook.save_last and self.is_last_train_iter(runner))
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         if self.ranks and any(self.ranks):
@@ -66,7 +82,8 @@ class StreamStateHook(Hook):
         saved = {k: state.get(k) for k in here}
         if saved != here:
             runner.logger.warning(f'the checkpoint\'s stream position was saved with {saved}, this run has {here}: '
-                                  'the stream restarts and mmengine advances it by the trained iterations')
+                                  'the stream restarts and mmengine advances it by the trained iterations; the '
+                                  'shards are dealt differently, so samples can repeat or be missed')
             return
         self.positions = {int(w): p for w, p in state['ranks'][get_rank()].items()}
         self.ranks = state['ranks']

@@ -14,9 +14,11 @@ Readers: the task-grouped sampler (task -> decoder family, dataset type -> task)
 conversation builder, ``visionllm.datasets.prompts.task_conversation``), the routing metric (routing
 tokens) and ``tools/infer.py --task`` (the inference entry). docs/adding_a_task.md walks through a new one.
 """
-from typing import Dict, Optional, Tuple
+from types import MappingProxyType
+from typing import Dict, Mapping, Optional, Tuple
 
 from visionllm.registry import TASKS
+from visionllm.utils.errors import ConfigError
 
 
 class TaskSpec:
@@ -44,7 +46,7 @@ class TaskSpec:
     family: str = 'text'
     datasets: Tuple[str, ...] = ()
     meta_keys: Tuple[str, ...] = ()
-    gt_pixel_fields: Dict[str, Tuple[str, str]] = {}
+    gt_pixel_fields: Mapping[str, Tuple[str, str]] = MappingProxyType({})
     metrics: Tuple[str, ...] = ()
     infer: Optional[str] = 'run_task'
     prompt: Optional[str] = None
@@ -53,8 +55,16 @@ class TaskSpec:
 
 
 def task_specs() -> Dict[str, type]:
-    """``{name: spec}`` of every registered task (built-in and user ones)."""
-    return {spec.name: spec for spec in TASKS.module_dict.values() if spec.name}
+    """``{name: spec}`` of every registered task (built-in and user ones); two specs with one name (e.g. a
+    subclass of a built-in task that kept its ``name``) are an error."""
+    specs: Dict[str, type] = {}
+    for spec in TASKS.module_dict.values():
+        if not spec.name:
+            continue
+        if spec.name in specs:
+            raise ConfigError(f'tasks {specs[spec.name].__name__} and {spec.__name__} are both named {spec.name!r}')
+        specs[spec.name] = spec
+    return specs
 
 
 def task_spec(name: str) -> type:
@@ -84,8 +94,6 @@ def task_meta_keys() -> Tuple[str, ...]:
     return tuple(dict.fromkeys(k for spec in task_specs().values() for k in spec.meta_keys))
 
 
-def task_pixel_fields() -> Dict[str, Tuple[str, str]]:
-    return {k: v for spec in task_specs().values() for k, v in spec.gt_pixel_fields.items()}
 
 
 # ---- built-in tasks --------------------------------------------------------------------------------------

@@ -68,9 +68,13 @@ class VisionLLMVisualizer(DetLocalVisualizer):
         from visionllm.registry import FUNCTIONS
         from visionllm.structures.tasks import task_specs
         spec = task_specs().get(s.get('task')) if s is not None else None
-        if spec is None or not spec.draw:
-            return image
-        return FUNCTIONS.get(spec.draw)(self, image, s)
+        if spec is None or not spec.draw or not all(f in s for f in spec.pred_fields):
+            return image  # (a free answer that did not route has no prediction to draw)
+        draw = FUNCTIONS.get(spec.draw)
+        if draw is None:
+            from visionllm.utils.errors import ConfigError
+            raise ConfigError(f'task {spec.name!r}: drawing function {spec.draw!r} is not registered in FUNCTIONS')
+        return draw(self, image, s)
 
     @staticmethod
     def _font(image: np.ndarray) -> int:

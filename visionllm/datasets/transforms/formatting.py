@@ -8,7 +8,7 @@ from mmengine.structures import InstanceData, PixelData
 
 from visionllm.registry import TRANSFORMS
 from visionllm.structures import VisionLLMDataSample
-from visionllm.structures.tasks import task_meta_keys, task_pixel_fields
+from visionllm.structures.tasks import task_meta_keys, task_specs
 
 from .tiling import tile_image
 
@@ -31,7 +31,8 @@ class PackVisionLLMInputs(BaseTransform):
     ``token_ids`` / ``token_labels`` and the model does not tokenise it again.
 
     Ground truth: boxes / masks / keypoints as ``gt_instances``, ``gt_img`` as ``gt_image`` and every
-    registered task's ``gt_pixel_fields`` (e.g. ``gt_seg_map`` -> ``gt_sem_seg``) as ``PixelData``.
+    sample's task's ``gt_pixel_fields`` (``TaskSpec``; e.g. semseg: ``gt_seg_map`` -> ``gt_sem_seg``) as
+    ``PixelData``.
     """
 
     def __init__(self, tile_size: int, min_tiles: int = 1, max_tiles: int = 1, use_thumbnail: bool = True,
@@ -40,7 +41,7 @@ class PackVisionLLMInputs(BaseTransform):
         self.use_thumbnail = use_thumbnail
         self.meta_keys = tuple(meta_keys) if meta_keys is not None else \
             tuple(dict.fromkeys(COMMON_META_KEYS + task_meta_keys()))
-        self.pixel_fields = task_pixel_fields()
+        self.specs = task_specs()
         self.encoder = None
 
     def transform(self, results: dict) -> dict:
@@ -75,7 +76,8 @@ class PackVisionLLMInputs(BaseTransform):
             sample.gt_instances = gt
         if 'gt_img' in results:
             sample.gt_image = torch.from_numpy(np.ascontiguousarray(results['gt_img'].transpose(2, 0, 1)))
-        for key, (field, dtype) in self.pixel_fields.items():
+        spec = self.specs.get(results.get('task')) or task_specs().get(results.get('task'))
+        for key, (field, dtype) in (spec.gt_pixel_fields if spec is not None else {}).items():
             if key in results:
                 sample.set_field(PixelData(data=torch.from_numpy(np.asarray(results[key])[None].astype(dtype))), field)
         return dict(inputs=inputs, data_samples=sample)

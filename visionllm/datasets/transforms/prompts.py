@@ -243,7 +243,14 @@ class BuildTaskConversation(BaseTransform):
     def __init__(self, task: str, names: Optional[Sequence[str]] = None, names_key: str = 'class_names',
                  answer_mode: str = 'prompted'):
         from visionllm.structures.tasks import task_spec
-        self.spec = task_spec(task)
+        from visionllm.utils.errors import ConfigError
+        try:
+            self.spec = task_spec(task)
+        except KeyError as e:
+            raise ConfigError(f'BuildTaskConversation: {e.args[0]}') from None
+        if not self.spec.prompt or not self.spec.route:
+            raise ConfigError(f'BuildTaskConversation: task {task!r} declares no prompt / route (TaskSpec.prompt, '
+                              'TaskSpec.route) for a generic conversation')
         self.names = list(names) if names is not None else None
         self.names_key, self.answer_mode = names_key, answer_mode
 

@@ -154,10 +154,12 @@ class OVDetectionDecoder(BaseTaskDecoder):
         head_in['roi_features'] = fmap = ref.features(feats[:2])
         r = ref(fmap, bbox_preds[-1], [s.metainfo['img_shape'] for s in det_samples],
                 det_samples[0].metainfo['batch_input_shape']).to(hidden.dtype)
-        refined = head.cls_branches[-1](hidden + r, head_in['memory_text'], head_in['text_token_mask'])
-        if ref.cos_gain is not None:
-            c = ref.centred_cos_logits(r, head_in['class_table'], head_in['text_token_mask'])
-            refined = refined + F.pad(ref.cos_gain * c, (0, refined.shape[-1] - c.shape[-1]))
+        with torch.autocast(hidden.device.type, enabled=False):  # the last layer's logits in fp32 too
+            hidden, r = hidden.float(), r.float()
+            refined = head.cls_branches[-1](hidden + r, head_in['memory_text'].float(), head_in['text_token_mask'])
+            if ref.cos_gain is not None:
+                c = ref.centred_cos_logits(r, head_in['class_table'].float(), head_in['text_token_mask'])
+                refined = refined + F.pad(ref.cos_gain * c, (0, refined.shape[-1] - c.shape[-1]))
         return torch.cat([cls_scores[:-1], refined[None]]), bbox_preds
 
     def _mask_features(self, c4: Tensor, enc_out: Dict) -> Tensor:
