@@ -10,6 +10,7 @@ packed samples equal the map-style ones.
 import json
 import os
 import os.path as osp
+from collections import Counter
 from typing import Dict, Iterator, List, Optional
 
 import numpy as np
@@ -61,12 +62,14 @@ def file_fields(info: dict) -> Dict[str, str]:
     return {k: v for k, v in info.items() if k.endswith('_path') and isinstance(v, str) and v and osp.isfile(v)}
 
 
-def encode_sample(key: str, info: dict, stored: Optional[Dict[str, str]] = None) -> dict:
+def encode_sample(key: str, info: dict, shard_uses: Optional[Dict[str, int]] = None,
+                  stored: Optional[set] = None) -> dict:
     """One data info -> a webdataset sample: ``json`` (the info, file fields by base name) + file bytes.
 
-    ``stored`` (``{sha1: member}`` of the files already in the current shard): a file stored by an earlier
-    sample of the shard (several conversations of one image) is not stored again; the JSON names its
-    digest and :func:`iter_shards` hands the earlier bytes to the sample.
+    ``shard_uses`` (``{path: samples of the shard that use it}``) and ``stored`` (paths already written to
+    the shard): a file stored by an earlier sample of the shard (several conversations of one image) is not
+    stored again; the first sample records how many samples use it and :func:`share_files` hands the bytes
+    on, dropping them after the last use.
     """
     import hashlib
     sample = {'__key__': key}
@@ -75,14 +78,14 @@ def encode_sample(key: str, info: dict, stored: Optional[Dict[str, str]] = None)
     refs = {}
     for field, path in files.items():
         member = field + (osp.splitext(path)[1].lower() or '.bin')
-        with open(path, 'rb') as f:
-            data = f.read()
-        digest = hashlib.sha1(data).hexdigest()
-        if stored is None or digest not in stored:
-            sample[member] = data
-            if stored is not None:
-                stored[digest] = member
-        refs[field] = {'member': member, 'sha1': digest}
+        ref = {'member': member, 'id': hashlib.sha1(osp.abspath(path).encode()).hexdigest()[:20]}
+        if shard_uses is None or path not in stored:
+            with open(path, 'rb') as f:
+                sample[member] = f.read()
+            if shard_uses is not None:
+                stored.add(path)
+                ref['uses'] = shard_uses[path]
+        refs[field] = ref
         out[field] = osp.basename(path)
     out['__files__'] = refs
     sample['json'] = json.dumps(out, cls=_Encoder).encode()
@@ -91,24 +94,31 @@ def encode_sample(key: str, info: dict, stored: Optional[Dict[str, str]] = None)
 
 def share_files(samples: Iterator[dict]) -> Iterator[dict]:
     """Give each shard sample the file bytes an earlier sample of the same shard stored for it (see
-    :func:`encode_sample`); shards in tar order, before any shuffling."""
-    cache: Dict[str, bytes] = {}
+    :func:`encode_sample`); shards in tar order, before any shuffling. Bytes are held until their last use."""
+    cache: Dict[str, list] = {}  # id -> [bytes, uses left]
     url = None
     for s in samples:
         if s.get('__url__') != url:
             cache, url = {}, s.get('__url__')
-        if 'json' in s:
-            try:
-                files = json.loads(s['json']).get('__files__', {})
-            except ValueError:
-                files = {}  # decode_sample reports it
-            for ref in files.values():
-                if not isinstance(ref, dict):
-                    continue
-                if ref['member'] in s:
-                    cache[ref['sha1']] = s[ref['member']]
-                elif ref['sha1'] in cache:
-                    s[ref['member']] = cache[ref['sha1']]
+        if 'json' not in s:
+            yield s
+            continue
+        try:
+            files = json.loads(s['json']).get('__files__', {})
+        except ValueError:
+            files = {}  # decode_sample reports it
+        for ref in files.values():
+            if not isinstance(ref, dict) or 'id' not in ref:
+                continue
+            if ref['member'] in s:
+                if ref.get('uses', 1) > 1:
+                    cache[ref['id']] = [s[ref['member']], ref['uses'] - 1]
+            elif ref['id'] in cache:
+                entry = cache[ref['id']]
+                s[ref['member']] = entry[0]
+                entry[1] -= 1
+                if entry[1] <= 0:
+                    del cache[ref['id']]
         yield s
 
 
@@ -142,12 +152,13 @@ def write_shards(dataset, out_dir: str, shard_size: int = 1000, key_prefix: str 
     if hasattr(dataset, 'full_init'):
         dataset.full_init()
     n = len(dataset)
-    stored: Dict[str, str] = {}
-    with wds.ShardWriter(osp.join(out_dir, 'shard-%06d.tar'), maxcount=shard_size, verbose=0) as sink:
-        for i in range(n):
-            if sink.tarstream is None or sink.count >= sink.maxcount or sink.size >= sink.maxsize:
-                stored = {}  # the next write opens a new shard: each shard holds the files it uses
-            sink.write(encode_sample(f'{key_prefix}{i:09d}', dataset.get_data_info(i), stored))
+    for k, start in enumerate(range(0, n, shard_size)):
+        infos = [dataset.get_data_info(i) for i in range(start, min(n, start + shard_size))]
+        uses = Counter(path for info in infos for path in file_fields(info).values())
+        stored: set = set()
+        with wds.TarWriter(osp.join(out_dir, f'shard-{k:06d}.tar')) as sink:
+            for i, info in enumerate(infos, start):
+                sink.write(encode_sample(f'{key_prefix}{i:09d}', info, uses, stored))
     shards = sorted(f for f in os.listdir(out_dir) if f.startswith('shard-') and f.endswith('.tar'))
     counts = {f: min(shard_size, n - k * shard_size) for k, f in enumerate(shards)}
     with open(osp.join(out_dir, INDEX), 'w') as f:
