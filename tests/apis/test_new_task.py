@@ -41,13 +41,14 @@ def test_a_new_task_trains_tests_and_infers(synth_root, tokenizer_dir, tmp_path)
     assert 0.0 <= metrics['fg/IoU'] <= 1.0, metrics
 
     image = osp.join(synth_root, 'images', 'test', '000000.png')
+    # the file (96 px) is downscaled to 64 px for the model: the map comes back at the file's size
     r = run(['tools/infer.py', image, config, '--weights', ckpt, '--task', 'foreground', '--texts', 'shape',
-             '--out-dir', str(tmp_path / 'infer')])
+             '--max-image-size', '64', '--out-dir', str(tmp_path / 'infer')])
     assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
     (pred, ) = json.load(open(tmp_path / 'infer' / 'predictions.json'))
-    assert pred['class_names'] == ['shape'] and pred['image'] == image
-    fg = pred['pred_fg']['data']
-    assert [len(fg), len(fg[0]), len(fg[0][0])] == [1, *pred['image_size']]  # [1, H, W] of the file
+    assert pred['class_names'] == ['shape'] and pred['image'] == image and pred['image_size'] == [96, 96]
+    fg = pred['pred_fg']
+    assert [len(fg), len(fg[0]), len(fg[0][0])] == [1, 96, 96]  # [1, H, W] of the file
     assert osp.exists(tmp_path / 'infer' / 'vis' / '000000.png')  # drawn by the spec's drawing function
 
 

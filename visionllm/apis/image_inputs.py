@@ -87,4 +87,19 @@ def to_original(pred: dict, image: LoadedImage) -> dict:
     if 'label_map' in pred:
         H, W = image.original_shape
         out['label_map'] = cv2.resize(pred['label_map'].astype(np.int32), (W, H), interpolation=cv2.INTER_NEAREST)
+    for key, value in pred.items():  # other dense maps [..., h, w] of the model image (a task's pred_fields)
+        if key != 'label_map' and isinstance(value, np.ndarray) and value.ndim >= 2 and \
+                value.shape[-2:] == image.array.shape[:2]:
+            out[key] = resize_map(value, image.original_shape)
     return out
+
+
+def resize_map(value: np.ndarray, size) -> np.ndarray:
+    """[..., h, w] -> [..., H, W]: nearest for integer / bool maps, bilinear for float ones."""
+    H, W = size
+    flat = value.reshape(-1, *value.shape[-2:])
+    as_float = np.issubdtype(value.dtype, np.floating)
+    mode = cv2.INTER_LINEAR if as_float else cv2.INTER_NEAREST
+    work = flat.astype(np.float32 if as_float else np.int32)
+    out = np.stack([cv2.resize(m, (W, H), interpolation=mode) for m in work]).astype(value.dtype)
+    return out.reshape(*value.shape[:-2], H, W)

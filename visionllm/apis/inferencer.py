@@ -328,7 +328,8 @@ class VisionLLMInferencer(BaseInferencer):
                  out_dir: Optional[str] = None, skip_errors: bool = False, progress: bool = False) -> List[dict]:
         """Any registered task through its spec (``visionllm.structures.tasks``): the names in ``texts`` are
         prompted with the task's generic conversation (the one its datasets build); per image the spec's
-        ``pred_fields`` as JSON-ready values (tensors / PixelData -> nested lists) and ``class_names``."""
+        ``pred_fields`` as JSON-ready values (dense maps as nested lists [C, H, W] at the file's size, other
+        tensors / data elements as lists / dicts) and ``class_names``."""
         from visionllm.structures.tasks import task_spec
         try:
             spec = task_spec(task)
@@ -342,10 +343,14 @@ class VisionLLMInferencer(BaseInferencer):
         except ValueError as e:
             raise PromptError(str(e)) from None
 
-        def result(s):
-            return dict({f: _jsonable(s.get(f)) for f in spec.pred_fields if f in s}, class_names=names)
-        return self._dense(inputs, conv, dict(task=task, class_names=names, gt_groups=[(n, spec.route) for n in names]),
-                           batch_size, out_dir, result, skip_errors=skip_errors, progress=progress)
+        def result(s):  # dense maps (PixelData) as arrays [C, h, w]: to_original brings them to the file's size
+            from mmengine.structures import PixelData
+            fields = {f: s.get(f) for f in spec.pred_fields if f in s}
+            return dict({f: v.data.cpu().numpy() if isinstance(v, PixelData) else _jsonable(v)
+                         for f, v in fields.items()}, class_names=names)
+        out = self._dense(inputs, conv, dict(task=task, class_names=names, gt_groups=[(n, spec.route) for n in names]),
+                          batch_size, out_dir, result, skip_errors=skip_errors, progress=progress)
+        return [{k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in r.items()} for r in out]
 
     def _dense(self, inputs, conv, meta: dict, batch_size: int, out_dir: Optional[str], result: Callable,
                pred_score_thr: float = 0.3, skip_errors: bool = False, progress: bool = False,
