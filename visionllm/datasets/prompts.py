@@ -81,3 +81,34 @@ def task_conversation(spec, names: Sequence[str]) -> list:
         raise ValueError(f'task {spec.name!r}: its prompt {spec.prompt!r} may only use {{names}} ({e})') from None
     return [dict(role='user', content='<image>\n' + prompt),
             dict(role='assistant', content=grouped_answer(names, spec.route))]
+
+
+# ---- visual prompts: a `<region>` token stands for one region (its embedding is the region encoder's) ------
+REGION_TOKEN = '<region>'
+REGION_CAPTION_PROMPT = 'What is in {regions}?'
+INTERACTIVE_SEG_PROMPT = 'Please segment {regions}.'
+DETECT_BY_EXAMPLE_PROMPT = 'Please detect all objects like {regions}.'
+
+
+def _regions(n: int) -> str:
+    return join_names([REGION_TOKEN] * n)
+
+
+def region_caption_conversation(names: Sequence[str]) -> list:
+    """'What is in <region>?' -> 'red circle.' (one name per region, in region order)."""
+    return [dict(role='user', content='<image>\n' + REGION_CAPTION_PROMPT.format(regions=_regions(len(names)))),
+            dict(role='assistant', content=', '.join(escape_name(n) for n in names) + '.')]
+
+
+def interactive_seg_conversation(num_regions: int) -> list:
+    """'Please segment <region>.' -> 'Here are the results: <region>[GRD].': each region is the name of a
+    grounding group (one object)."""
+    return [dict(role='user', content='<image>\n' + INTERACTIVE_SEG_PROMPT.format(regions=_regions(num_regions))),
+            dict(role='assistant', content=grouped_answer([REGION_TOKEN] * num_regions, '[GRD]'))]
+
+
+def detect_by_example_conversation(num_regions: int) -> list:
+    """'Please detect all objects like <region>.' -> 'Here are the results: <region>[DET].': each region is
+    the "class" of a detection group (every object like it)."""
+    return [dict(role='user', content='<image>\n' + DETECT_BY_EXAMPLE_PROMPT.format(regions=_regions(num_regions))),
+            dict(role='assistant', content=grouped_answer([REGION_TOKEN] * num_regions, '[DET]'))]

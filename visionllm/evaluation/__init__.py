@@ -4,6 +4,7 @@ from .generation_metrics import EditMetric, GenerationMetric
 from .grounding_metric import GroundingAccuracy
 from .keypoint_metric import OVCocoKeypointMetric
 from .lvis_metric import OVLvisMetric
+from .region_metrics import CountingMAE, InteractiveSegMetric, RegionRecognitionAccuracy
 from .routing_metric import RoutingAccuracy, parse_routes, strip_routes
 from .semseg_metric import OVIoUMetric
 from .summary import free_path_summary
@@ -11,4 +12,5 @@ from .text_metrics import CaptionObjectF1, VQAAccuracy, normalize_answer
 
 __all__ = ['OVCocoMetric', 'EditMetric', 'GenerationMetric', 'GroundingAccuracy', 'OVCocoKeypointMetric',
            'OVLvisMetric', 'RoutingAccuracy', 'parse_routes', 'strip_routes', 'OVIoUMetric', 'CaptionObjectF1',
-           'VQAAccuracy', 'normalize_answer', 'free_path_summary']
+           'VQAAccuracy', 'normalize_answer', 'free_path_summary', 'CountingMAE', 'InteractiveSegMetric',
+           'RegionRecognitionAccuracy']

@@ -25,7 +25,7 @@ class FileCategoriesMixin:
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         keep = map_predicted_names(data_samples, {n: i for i, n in enumerate(self._classes)}, self.tasks,
-                                   self.answer_mode)
+                                   self.answer_mode, getattr(self, 'names_from', 'prediction'))
         if keep:
             super().process(data_batch, keep)
 
@@ -43,12 +43,19 @@ class OVCocoMetric(FileCategoriesMixin, CocoMetric):
     Args:
         answer_mode: evaluate samples of this answer mode (``prompted`` or ``free``).
         tasks: evaluate samples of these tasks (``det``; ``pose`` for the box AP of pose instances).
+        names_from: ``'prediction'`` (the names the answer wrote) or ``'class_names'`` (the sample's
+            ``class_names[label]``: e.g. the exemplar's category of ``detect-by-example``, whose group is named
+            by a ``<region>`` token).
     """
     default_prefix = 'det'
 
     def __init__(self, ann_file: str, held_out: Sequence[str] = (), held_out_file: Optional[str] = None,
-                 answer_mode: str = 'prompted', tasks: Sequence[str] = ('det', ), **kwargs):
+                 answer_mode: str = 'prompted', tasks: Sequence[str] = ('det', ), names_from: str = 'prediction',
+                 **kwargs):
         super().__init__(ann_file=ann_file, **kwargs)
+        if names_from not in ('prediction', 'class_names'):
+            raise ValueError(f"OVCocoMetric: names_from must be 'prediction' or 'class_names', got {names_from!r}")
+        self.names_from = names_from
         if 'segm' in self.metrics and not any('segmentation' in a for a in self._coco_api.dataset['annotations']):
             from mmengine.logging import print_log
             print_log(f'{ann_file} has no instance masks (`segmentation`): mask AP is not computed', logger='current',
@@ -87,7 +94,7 @@ class OVCocoMetric(FileCategoriesMixin, CocoMetric):
 
 
 def map_predicted_names(data_samples: Sequence[dict], index: Dict[str, int], tasks: Sequence[str],
-                        answer_mode: str) -> list:
+                        answer_mode: str, names_from: str = 'prediction') -> list:
     """Samples of ``tasks`` / ``answer_mode`` with predicted labels re-indexed into the annotation file's
     category order by name (``index``: name -> position; a name that differs from a category only in case,
     e.g. ``person`` written for ``Person``, maps to it); names not in the file are dropped."""
@@ -105,7 +112,7 @@ def map_predicted_names(data_samples: Sequence[dict], index: Dict[str, int], tas
                                             labels=torch.zeros(0, dtype=torch.long), label_names=[],
                                             masks=torch.zeros(0, h, w, dtype=torch.bool)))
         pred = dict(s['pred_instances'])
-        names = pred.get('label_names')
+        names = pred.get('label_names') if names_from == 'prediction' else None
         if names is None:
             names = [s['class_names'][int(i)] for i in pred['labels']]
         names = [n if n in index else n.casefold() for n in names]

@@ -2,6 +2,7 @@
 from .data_preprocessor import VisionLLMDataPreprocessor
 from .decoders import *  # noqa: F401,F403
 from .mllm import InternVLMLLM
+from .region_encoder import RegionEncoder
 from .specialist import ClosedSetSpecialist
 from .specialist_chain import SpecialistChain
 from .superlink import SuperLink
@@ -9,4 +10,4 @@ from .text_embedding_baseline import TextEmbeddingBaseline
 from .visionllm import VisionLLM
 
 __all__ = ['VisionLLMDataPreprocessor', 'InternVLMLLM', 'ClosedSetSpecialist', 'SpecialistChain', 'SuperLink',
-           'TextEmbeddingBaseline', 'VisionLLM']
+           'TextEmbeddingBaseline', 'VisionLLM', 'RegionEncoder']

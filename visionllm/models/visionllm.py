@@ -65,18 +65,28 @@ class VisionLLM(BaseModel):
         llm_length_buckets: in training and prompted inference, the LLM runs samples of similar length
             together in up to this many forwards, each trimmed to its longest sample
             (:func:`length_buckets`); 1 = one padded batch.
+        region_encoder: config of :class:`RegionEncoder` (visual prompts): its ``token`` (``<region>``) is
+            added to the tokenizer, and the k-th such token of a sample's sequence gets the embedding of the
+            sample's region ``k mod R`` (``region_masks`` [R, h, w]; every message lists the regions in order).
     """
 
     def __init__(self, mllm: dict, superlink: dict, decoders: Optional[Dict[str, dict]] = None,
                  data_preprocessor: Optional[dict] = None, chat_template: Optional[dict] = None,
                  loss_weights: Optional[Dict[str, float]] = None, max_length: int = 2048,
                  test_cfg: Optional[dict] = None, touch_unused_decoders: bool = False,
-                 frozen_modules: Sequence[str] = (), llm_length_buckets: int = 2, init_cfg=None):
+                 frozen_modules: Sequence[str] = (), llm_length_buckets: int = 2,
+                 region_encoder: Optional[dict] = None, init_cfg=None):
         super().__init__(data_preprocessor=MODELS.build(data_preprocessor or dict(type='VisionLLMDataPreprocessor')),
                          init_cfg=init_cfg)
         self.superlink = MODELS.build(superlink)
-        self.mllm = MODELS.build(dict(mllm, special_tokens=self.superlink.special_tokens))
-        self.superlink.bind(self.mllm.tokenizer, self.mllm.hidden_size)
+        region_tokens = [region_encoder.get('token', '<region>')] if region_encoder else []
+        self.mllm = MODELS.build(dict(mllm, special_tokens=self.superlink.special_tokens + region_tokens))
+        self.superlink.bind(self.mllm.tokenizer, self.mllm.hidden_size, name_tokens=region_tokens)
+        self.region_encoder = None
+        if region_encoder:
+            self.region_encoder = MODELS.build(dict(type='RegionEncoder', **region_encoder),
+                                               default_args=dict(out_dims=self.mllm.hidden_size))
+            self.region_token_id = self.tokenizer.convert_tokens_to_ids(region_tokens[0])
         self.template = ChatTemplate(self.mllm.tokenizer, **(chat_template or {}))
         self.decoders = ModuleDict()  # mmengine's: init_weights() reaches the decoders
         for family, cfg in (decoders or {}).items():
@@ -130,8 +140,27 @@ class VisionLLM(BaseModel):
         rows = [([value] * (n - len(s)) + s) if left else (s + [value] * (n - len(s))) for s in seqs]
         return torch.tensor(rows, dtype=torch.long, device=self.device)
 
-    def embed(self, input_ids: Tensor, pixel_values: Optional[Tensor]) -> Tensor:
-        """Token embeddings with image features and query banks in place: [B, L, D]."""
+    def region_features(self, inputs: dict, samples: Sequence[VisionLLMDataSample]) -> Optional[List[Tensor]]:
+        """Per sample [R_i, D] embeddings of its visual prompts (``region_masks``), or None when no sample of
+        the batch has any."""
+        if not any('region_masks' in s for s in samples):
+            return None
+        if self.region_encoder is None:
+            raise PromptError('the samples carry regions (visual prompts) but this model has no region_encoder')
+        masks, kinds = [], []
+        for s in samples:
+            m = s.get('region_masks')
+            if m is not None and len(m) > self.region_encoder.max_regions:
+                raise PromptError(f'{s.metainfo.get("img_path", "?")}: {len(m)} regions; the model takes at most '
+                                  f'{self.region_encoder.max_regions} per image')
+            masks.append(m)
+            kinds.append([r['kind'] for r in s.metainfo.get('region_prompts', [])] if m is not None else [])
+        return self.region_encoder(inputs['images'], masks, kinds)
+
+    def embed(self, input_ids: Tensor, pixel_values: Optional[Tensor],
+              regions: Optional[List[Tensor]] = None) -> Tensor:
+        """Token embeddings with image features, region embeddings (``regions``: per row [R, D], see
+        :meth:`region_features`) and query banks in place: [B, L, D]."""
         embeds = self.mllm.embed_tokens(input_ids)
         img_mask = input_ids == self.mllm.model.config.image_token_id
         n_slots = int(img_mask.sum())
@@ -142,7 +171,27 @@ class VisionLLM(BaseModel):
                 raise ValueError(f'{n_slots} image-token slots in the text but {n_feats} image features '
                                  f'({0 if feats is None else feats.shape[0]} tiles)')
             embeds = embeds.masked_scatter(img_mask[..., None], feats.reshape(-1, feats.shape[-1]).to(embeds.dtype))
+        if self.region_encoder is not None:
+            embeds = self._insert_regions(embeds, input_ids, regions)
         return self.superlink.insert(embeds, input_ids)
+
+    def _insert_regions(self, embeds: Tensor, input_ids: Tensor, regions: Optional[List[Tensor]]) -> Tensor:
+        """Put region k mod R of each row at its k-th ``<region>`` token."""
+        b, p = (input_ids == self.region_token_id).nonzero(as_tuple=True)
+        if not len(b):
+            return embeds
+        rows, feats = [], []
+        for bi in torch.unique(b).tolist():
+            pos = p[b == bi]
+            r = regions[bi] if regions is not None else None
+            if r is None or not len(r):
+                raise PromptError(f'sample {bi}: the prompt has {len(pos)} {self.region_encoder.token} token(s) but '
+                                  'no region was given (region_masks)')
+            rows.append(torch.full_like(pos, bi))
+            feats.append(r[torch.arange(len(pos), device=r.device) % len(r)])
+        out = embeds.clone()
+        out[torch.cat(rows), torch.cat([p[b == bi] for bi in torch.unique(b).tolist()])] = torch.cat(feats).to(out.dtype)
+        return out
 
     # ---- mmengine entry points -------------------------------------------------------------------------
     def train_step(self, data: dict, optim_wrapper) -> Dict[str, Tensor]:
@@ -173,7 +222,8 @@ class VisionLLM(BaseModel):
 
     def _forward_tensor(self, inputs, data_samples):
         input_ids, _, mask = self.sequences(data_samples, inputs['num_tiles'])
-        hidden, logits, _ = self.mllm.forward_llm(self.embed(input_ids, inputs['pixel_values']),
+        regions = self.region_features(inputs, data_samples)
+        hidden, logits, _ = self.mllm.forward_llm(self.embed(input_ids, inputs['pixel_values'], regions),
                                                   self.superlink.attention_mask(input_ids, mask))
         return logits
 
@@ -182,7 +232,8 @@ class VisionLLM(BaseModel):
         target = torch.full_like(labels, IGNORE_INDEX)
         target[:, :-1] = labels[:, 1:]
         learn = target != IGNORE_INDEX
-        embeds = self.embed(input_ids, inputs['pixel_values'])
+        regions = self.region_features(inputs, data_samples)
+        embeds = self.embed(input_ids, inputs['pixel_values'], regions)
         hidden = self.llm_hidden_states(embeds, input_ids, mask)
         logits = self.mllm.model.lm_head(hidden[learn])
         losses = {}
@@ -194,6 +245,8 @@ class VisionLLM(BaseModel):
         unused_banks = [b for f, b in self.superlink.banks.items() if f not in conditions]
         if unused_banks:  # keep every parameter in the graph for DDP
             losses['lm.loss'] = losses['lm.loss'] + sum(b.sum() for b in unused_banks) * 0.0
+        if regions is None and self.region_encoder is not None and self.touch_unused_decoders:  # no visual prompt
+            losses['lm.loss'] = losses['lm.loss'] + sum(p.sum() for p in self.region_encoder.parameters()) * 0.0
         if inputs['pixel_values'] is None and self.touch_unused_decoders:  # a batch without images (text to
             # image): the image path gets a zero gradient, as on ranks whose batch has images
             losses['lm.loss'] = losses['lm.loss'] + sum(p.sum() for p in self.mllm.image_parameters()) * 0.0
@@ -247,6 +300,10 @@ class VisionLLM(BaseModel):
         prompted = [i for i, s in enumerate(data_samples) if s.messages and s.messages[-1]['role'] == 'assistant']
         free = [i for i in range(len(data_samples)) if i not in prompted]
         all_conds: Dict[str, List[TaskConditions]] = {}
+        regions = self.region_features(inputs, data_samples)
+
+        def regions_of(idx):
+            return None if regions is None else [regions[i] for i in idx]
 
         def tiles_of(idx):
             pv = inputs['pixel_values']
@@ -257,18 +314,20 @@ class VisionLLM(BaseModel):
 
         if prompted:
             input_ids, _, mask = self.sequences([data_samples[i] for i in prompted], [num_tiles[i] for i in prompted])
-            embeds = self.embed(input_ids, tiles_of(prompted))
+            embeds = self.embed(input_ids, tiles_of(prompted), regions_of(prompted))
             hidden = self.llm_hidden_states(embeds, input_ids, mask)
             for f, c in self.superlink.gather(hidden, input_ids, embeds).items():
                 all_conds.setdefault(f, []).append(c.remap_samples(torch.tensor(prompted, device=self.device)))
         options = GenerationOptions(**self.test_cfg.get('generation', {}))
         if free and options.num_beams > 1:
             for i in free:
-                for f, c in self._beam_predict(data_samples[i], num_tiles[i], tiles_of([i]), options).items():
+                for f, c in self._beam_predict(data_samples[i], num_tiles[i], tiles_of([i]), options,
+                                               regions_of([i])).items():
                     all_conds.setdefault(f, []).append(c.remap_samples(torch.tensor([i], device=self.device)))
         elif free:
             input_ids, _, mask = self.sequences([data_samples[i] for i in free], [num_tiles[i] for i in free], True)
-            out = generate_with_queries(self.mllm, self.superlink, self.embed(input_ids, tiles_of(free)), mask,
+            out = generate_with_queries(self.mllm, self.superlink,
+                                        self.embed(input_ids, tiles_of(free), regions_of(free)), mask,
                                         input_ids, [self.token_budget(data_samples[i]) for i in free],
                                         self.tokenizer.eos_token_id,
                                         TokenPicker(options, self.device),
@@ -288,7 +347,7 @@ class VisionLLM(BaseModel):
         return data_samples
 
     def _beam_predict(self, sample: VisionLLMDataSample, num_tiles: int, pixel_values: Optional[Tensor],
-                      options: GenerationOptions) -> Dict[str, TaskConditions]:
+                      options: GenerationOptions, regions: Optional[List[Tensor]] = None) -> Dict[str, TaskConditions]:
         """Beam search for one free sample: sets ``pred_text``; returns the conditions of the routes in the
         best answer (read in one forward over prompt + answer, as a prompted sample's)."""
         if self.test_cfg.get('streamer') is not None:
@@ -296,7 +355,7 @@ class VisionLLM(BaseModel):
         raw, _ = self.template.encode(sample.messages, num_tiles * self.mllm.num_image_tokens,
                                       add_generation_prompt=True)
         prompt = self.superlink.expand(raw, raw, IGNORE_INDEX)[0]
-        prompt_embeds = self.embed(torch.tensor([prompt], device=self.device), pixel_values)  # [1, Lp, D]
+        prompt_embeds = self.embed(torch.tensor([prompt], device=self.device), pixel_values, regions)  # [1, Lp, D]
 
         def read(gens: List[List[int]]):
             seqs = [prompt + self.superlink.expand(g, g, IGNORE_INDEX)[0] for g in gens]

@@ -161,3 +161,37 @@ class EditingTask(TaskSpec):
     datasets = ('EditDataset', )
     meta_keys = ('instruction', 'gt_img_path', 'gt_groups', 'answer_mode')
     metrics = ('EditMetric', )
+
+
+# ---- visual prompts (``<region>`` tokens; the model needs a region encoder) ---------------------------------
+REGION_META_KEYS = ('region_names', 'region_kind', 'region_gt', 'class_names', 'gt_answer', 'held_out')
+
+
+@TASKS.register_module()
+class RegionCaptionTask(TaskSpec):
+    """What is in a region: the answer names it (text)."""
+    name, infer = 'region-caption', 'region_caption'
+    meta_keys = REGION_META_KEYS
+    metrics = ('RegionRecognitionAccuracy', )
+    pred_fields = ('pred_text', )
+    draw = 'draw_region_prompts'
+
+
+@TASKS.register_module()
+class InteractiveSegTask(TaskSpec):
+    """The object a region (click, box, scribble, mask) points at: its mask, through the grounding route."""
+    name, route, family, infer = 'interactive-seg', '[GRD]', 'det', 'interactive_segment'
+    meta_keys = REGION_META_KEYS
+    metrics = ('InteractiveSegMetric', )
+    pred_fields = ('pred_instances', )
+    draw = 'draw_region_prompts'
+
+
+@TASKS.register_module()
+class DetectByExampleTask(TaskSpec):
+    """Every object like the one in a region (the region is the class of a [DET] group), and their count."""
+    name, route, family, infer = 'detect-by-example', '[DET]', 'det', 'detect_by_example'
+    meta_keys = REGION_META_KEYS
+    metrics = ('OVCocoMetric', 'CountingMAE')
+    pred_fields = ('pred_instances', )
+    draw = 'draw_region_prompts'

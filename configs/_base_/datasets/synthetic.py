@@ -177,6 +177,42 @@ edit_train, edit_val, edit_test = (dict(type='EditDataset', data_root=data_root,
 gen_evaluators = [dict(type='GenerationMetric'), dict(type='EditMetric')]
 
 
+# ---- visual prompts: regions drawn from the instance masks of the detection files ---------------------------
+# region captioning (name the object in a region), interactive segmentation (the object a click / box / scribble /
+# mask points at) and detection by example (every object like the region's); training never draws held-out names
+def _region_pipeline(task, test_mode):
+    return [dict(type='LoadImage'), dict(type='LoadDetAnnotations', with_bbox=True, with_mask=True),
+            *([] if test_mode else [dict(type='mmdet.RandomFlip', prob=0.5)]),
+            dict(type='mmdet.Resize', scale=(image_size, image_size), keep_ratio=True),
+            dict(type='BuildRegionConversation', task=task, test_mode=test_mode), pack]
+
+
+def _regions(task, split, kinds=('box', )):
+    return dict(type='RegionDataset', task=task, kinds=kinds, data_root=data_root,
+                ann_file=f'annotations/instances_{split}.json', data_prefix=dict(img=''),
+                pipeline=_region_pipeline(task, split != 'train'), test_mode=split != 'train')
+
+
+region_caption_train, iseg_train, vpdet_train = (_regions(t, 'train') for t in
+                                                 ('region-caption', 'interactive-seg', 'detect-by-example'))
+# test: every object once with its tight box (and, for interactive segmentation, once with one click at the point
+# farthest from its boundary); detection by example: every (image, category) with the largest object as exemplar
+region_caption_val, region_caption_test = (_regions('region-caption', s) for s in ('val', 'test'))
+iseg_val, iseg_test = (_regions('interactive-seg', s, ('box', 'point')) for s in ('val', 'test'))
+vpdet_val, vpdet_test = (_regions('detect-by-example', s) for s in ('val', 'test'))
+
+
+def _region_evaluators(split):
+    return [dict(type='RegionRecognitionAccuracy', held_out_file=held_out_file),
+            dict(type='InteractiveSegMetric', held_out_file=held_out_file),
+            dict(type='OVCocoMetric', ann_file=data_root + f'annotations/instances_{split}.json', metric=['bbox'],
+                 held_out_file=held_out_file, tasks=['detect-by-example'], names_from='class_names', prefix='vpdet'),
+            dict(type='CountingMAE', held_out_file=held_out_file)]
+
+
+region_val_evaluators, region_test_evaluators = _region_evaluators('val'), _region_evaluators('test')
+
+
 # image -> model inputs, for VisionLLMInferencer / tools/infer.py
 infer_pipeline = [dict(type='LoadImage'), dict(type='mmdet.Resize', scale=(image_size, image_size), keep_ratio=True),
                   pack]
@@ -187,3 +223,5 @@ all_val_evaluators = (det_val_evaluators[:1] + grd_evaluators + seg_val_evaluato
                       + gen_evaluators + text_evaluators)
 all_test_evaluators = (det_test_evaluators[:1] + grd_evaluators + seg_test_evaluators + pose_test_evaluators
                        + gen_evaluators + text_evaluators)
+det_region_val_evaluators = det_text_val_evaluators + region_val_evaluators
+det_region_test_evaluators = det_text_test_evaluators + region_test_evaluators

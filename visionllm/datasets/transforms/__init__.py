@@ -12,8 +12,10 @@ from .prompts import (
                       LoadPoseAnnotations,
                       RescaleKeypoints,
 )
+from .regions import BuildRegionConversation, rasterize_regions
 
 __all__ = ['LoadImage', 'PackVisionLLMInputs', 'read_rgb', 'BuildDetectionConversation', 'BuildGroundingConversation',
            'BuildSegmentationConversation', 'BuildTaskConversation', 'BuildPoseConversation', 'LoadPoseAnnotations',
            'RescaleKeypoints',
-           'LoadTargetImage', 'BuildGenerationConversation', 'BuildEditConversation', 'LoadDetAnnotations']
+           'LoadTargetImage', 'BuildGenerationConversation', 'BuildEditConversation', 'LoadDetAnnotations',
+           'BuildRegionConversation', 'rasterize_regions']

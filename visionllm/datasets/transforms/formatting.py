@@ -10,6 +10,7 @@ from visionllm.registry import TRANSFORMS
 from visionllm.structures import VisionLLMDataSample
 from visionllm.structures.tasks import task_meta_keys, task_specs
 
+from .regions import regions_of
 from .tiling import tile_image
 
 COMMON_META_KEYS = ('img_path', 'img_id', 'ori_shape', 'img_shape', 'scale_factor', 'task', 'messages', 'sample_id',
@@ -32,7 +33,8 @@ class PackVisionLLMInputs(BaseTransform):
 
     Ground truth: boxes / masks / keypoints as ``gt_instances``, ``gt_img`` as ``gt_image`` and every
     sample's task's ``gt_pixel_fields`` (``TaskSpec``; e.g. semseg: ``gt_seg_map`` -> ``gt_sem_seg``) as
-    ``PixelData``.
+    ``PixelData``. Visual prompts (``region_masks`` [R, h, w] at the resized image, or ``region_prompts`` in
+    original coordinates, rasterized here) become ``region_masks`` (bool tensor) and ``region_prompts`` metainfo.
     """
 
     def __init__(self, tile_size: int, min_tiles: int = 1, max_tiles: int = 1, use_thumbnail: bool = True,
@@ -74,6 +76,9 @@ class PackVisionLLMInputs(BaseTransform):
                 gt.keypoints = torch.as_tensor(results['gt_keypoints'], dtype=torch.float32)
                 gt.keypoints_visible = torch.as_tensor(results['gt_keypoints_visible'], dtype=torch.float32)
             sample.gt_instances = gt
+        if 'region_masks' in results or 'region_prompts' in results:  # visual prompts: bool [R, h, w]
+            sample.region_masks = torch.from_numpy(np.ascontiguousarray(regions_of(results)))
+            sample.set_metainfo(dict(region_prompts=results['region_prompts']))
         if 'gt_img' in results:
             sample.gt_image = torch.from_numpy(np.ascontiguousarray(results['gt_img'].transpose(2, 0, 1)))
         spec = self.specs.get(results.get('task')) or task_specs().get(results.get('task'))

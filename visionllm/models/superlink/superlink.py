@@ -58,8 +58,9 @@ class SuperLink(BaseModule):
         return [*self.token_to_family, self.placeholder]
 
     # ---- binding to the tokenizer / LLM width ----------------------------------------------------
-    def bind(self, tokenizer, embed_dims: int, init_std: float = 0.02) -> None:
-        """Resolve token ids explicitly and create the banks ``[Q, embed_dims]`` per family."""
+    def bind(self, tokenizer, embed_dims: int, init_std: float = 0.02, name_tokens: Sequence[str] = ()) -> None:
+        """Resolve token ids explicitly and create the banks ``[Q, embed_dims]`` per family. ``name_tokens``:
+        special tokens that may be a group's name (``<region>``: a visual prompt names the group)."""
         self.tokenizer = tokenizer
         vocab = tokenizer.get_vocab()
         missing = [t for t in self.special_tokens if t not in vocab]
@@ -72,7 +73,9 @@ class SuperLink(BaseModule):
         for f, c in self.families.items():
             if f not in self.banks:
                 self.banks[f] = nn.Parameter(torch.randn(c['num_queries'], embed_dims) * init_std)
-        self._special_ids = set(tokenizer.all_special_ids) | set(self.id_to_family) | {self.placeholder_id}
+        self.name_token_ids = {vocab[t] for t in name_tokens}
+        self._special_ids = (set(tokenizer.all_special_ids) | set(self.id_to_family) | {self.placeholder_id}) \
+            - self.name_token_ids
         self._boundary: Dict[int, bool] = {}
 
     def num_queries(self, family: str) -> int:
@@ -152,9 +155,16 @@ class SuperLink(BaseModule):
             tokens = [self.id_to_token[rows[bi][p]] for bi, p in zip(b.tolist(), route_pos)]
             name_emb = None
             if inputs_embeds is not None:
-                name_emb = self.span_means(inputs_embeds, list(zip(b.tolist(), starts, route_pos)))
+                spans = [self._name_token_span(rows[bi], s, p) for bi, s, p in zip(b.tolist(), starts, route_pos)]
+                name_emb = self.span_means(inputs_embeds, [(bi, s, e) for bi, (s, e) in zip(b.tolist(), spans)])
             out[f] = TaskConditions(emb, b, names, tokens, name_emb)
         return out
+
+    def _name_token_span(self, ids: Sequence[int], start: int, end: int) -> Tuple[int, int]:
+        """The name's span [start, end), narrowed to its name tokens (``<region>``) when it has any, so that a
+        visual prompt's embedding is not averaged with the spaces around it."""
+        at = [t for t in range(start, end) if int(ids[t]) in self.name_token_ids]
+        return (at[0], at[-1] + 1) if at else (start, end)
 
     @staticmethod
     def span_means(embeds: Tensor, spans: Sequence[Tuple[int, int, int]]) -> Tensor:
