@@ -180,7 +180,7 @@ class VisionLLM(BaseModel):
         b, p = (input_ids == self.region_token_id).nonzero(as_tuple=True)
         if not len(b):
             return embeds
-        rows, feats = [], []
+        rows, cols, feats = [], [], []
         for bi in torch.unique(b).tolist():
             pos = p[b == bi]
             r = regions[bi] if regions is not None else None
@@ -188,9 +188,10 @@ class VisionLLM(BaseModel):
                 raise PromptError(f'sample {bi}: the prompt has {len(pos)} {self.region_encoder.token} token(s) but '
                                   'no region was given (region_masks)')
             rows.append(torch.full_like(pos, bi))
+            cols.append(pos)
             feats.append(r[torch.arange(len(pos), device=r.device) % len(r)])
         out = embeds.clone()
-        out[torch.cat(rows), torch.cat([p[b == bi] for bi in torch.unique(b).tolist()])] = torch.cat(feats).to(out.dtype)
+        out[torch.cat(rows), torch.cat(cols)] = torch.cat(feats).to(out.dtype)
         return out
 
     # ---- mmengine entry points -------------------------------------------------------------------------
