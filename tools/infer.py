@@ -8,6 +8,9 @@ Examples:
   python tools/infer.py out_name CONFIG --weights CKPT --generate 'a red circle above a blue square'
   python tools/infer.py img.png CONFIG --weights CKPT --edit 'make the red circle blue'
   python tools/infer.py imgs/ CONFIG --weights CKPT --task semseg --texts 'background . red circle'
+  python tools/infer.py img.png CONFIG --weights CKPT --task interactive-seg --point 40,52 --region 10,10,60,70
+  python tools/infer.py img.png CONFIG --weights CKPT --task detect-by-example --region 10,10,60,70
+  python tools/infer.py img.png CONFIG --weights CKPT --task region-caption --region 10,10,60,70
 """
 import argparse
 import os.path as osp
@@ -38,6 +41,10 @@ def parse_args():
     p.add_argument('--num-beams', type=int, default=1, help='--question: beam search with this many beams')
     p.add_argument('--free', action='store_true', help='let the LLM generate the answer (routing tokens) '
                    'instead of running the answer template in one forward')
+    p.add_argument('--region', action='append', metavar='X0,Y0,X1,Y1',
+                   help='a box visual prompt in the file\'s pixels (repeat for several; with --task region-caption, '
+                   'interactive-seg or detect-by-example)')
+    p.add_argument('--point', action='append', metavar='X,Y', help='a click visual prompt (repeat for several)')
     p.add_argument('--out-dir', default='outputs', help='where vis/*.png and preds/*.json go')
     p.add_argument('--pred-score-thr', type=float, default=0.3)
     p.add_argument('--batch-size', type=int, default=1)
@@ -75,6 +82,8 @@ def _finish(done: int, skipped: list, strict: bool) -> None:
 
 # a task's inference entry (TaskSpec.infer) -> the flag that runs it, given --texts
 ENTRY_FLAGS = dict(segment='segment', pose='pose', generate='generate', edit='edit', chat='question')
+# entries that take visual prompts (--region / --point) instead of --texts
+REGION_ENTRIES = ('region_caption', 'interactive_segment', 'detect_by_example')
 
 
 def apply_task(args) -> None:
@@ -89,9 +98,15 @@ def apply_task(args) -> None:
         sys.exit(f'--task: {e.args[0]}')
     if spec.infer == '__call__':  # detection: the default path
         return
+    if spec.infer in REGION_ENTRIES:
+        if not (args.region or args.point):
+            sys.exit(f'--task {args.task} needs visual prompts: --region x0,y0,x1,y1 and / or --point x,y')
+        args.region_entry = spec.infer
+        return
     if spec.infer not in ENTRY_FLAGS and spec.infer != 'run_task':
         sys.exit(f'--task {args.task}: the task declares no inference entry tools/infer.py runs '
-                 f'(TaskSpec.infer = {spec.infer!r}; entries: __call__, run_task, {", ".join(ENTRY_FLAGS)})')
+                 f'(TaskSpec.infer = {spec.infer!r}; entries: __call__, run_task, {", ".join(ENTRY_FLAGS)}, '
+                 f'{", ".join(REGION_ENTRIES)})')
     if not args.texts:
         sys.exit(f'--task {args.task} needs --texts (the names, question, prompt or instruction)')
     if spec.infer == 'run_task':  # the generic entry of a registered task
@@ -101,6 +116,30 @@ def apply_task(args) -> None:
         sys.exit(f'--task {args.task} needs --keypoints (the keypoint names, e.g. \'top . left . center\')')
     flag = ENTRY_FLAGS[spec.infer]
     setattr(args, flag, True if flag == 'segment' else args.texts)
+
+
+def _regions(inf, args) -> None:
+    """A visual-prompt task on each input image: preds/<name>.json, vis/<name>.png and one line per image."""
+    import json
+    import os
+
+    from visionllm.apis import list_images
+    from visionllm.apis.region_inference import parse_regions
+    regions = parse_regions(args.region, args.point)
+    images, skipped = list_images(args.inputs), []
+    os.makedirs(osp.join(args.out_dir, 'preds'), exist_ok=True)
+
+    def one(img):
+        fn = getattr(inf, args.region_entry)
+        kw = dict(pred_score_thr=args.pred_score_thr) if args.region_entry == 'detect_by_example' else {}
+        res = fn(img, regions, out_dir=args.out_dir, **kw)
+        path = osp.join(args.out_dir, 'preds', osp.splitext(osp.basename(img))[0] + '.json')
+        with open(path, 'w') as f:
+            json.dump(res, f)
+        said = res.get('text') if 'text' in res else f'{len(res["scores"])} masks'
+        print(f'{img}: {said}  [{path}]')
+    _each_file(images, skipped, one)
+    _finish(len(images) - len(skipped), skipped, args.strict)
 
 
 def main():
@@ -113,6 +152,8 @@ def main():
     with friendly_errors(args.config):
         inf = VisionLLMInferencer(args.config, args.weights, device=args.device,
                                   max_image_size=args.max_image_size)
+        if getattr(args, 'region_entry', None):
+            return _regions(inf, args)
         if getattr(args, 'run_task', False):
             import json
             import os

@@ -21,6 +21,7 @@ from visionllm.utils.names import name_problem
 
 from .checkpoints import load_weights
 from .image_inputs import ImageInput, LoadedImage, list_images, load_image, rle_at, to_original
+from .region_inference import RegionInferenceMixin
 from .tile_size import sync_tile_size
 
 DEFAULT_MAX_IMAGE_SIZE = 1333  # longer side; larger images are downscaled for the model (mmdet's test scale)
@@ -46,7 +47,7 @@ def parse_texts(texts: Union[str, Sequence[str], None]) -> List[str]:
 
 
 @INFERENCERS.register_module()
-class VisionLLMInferencer(BaseInferencer):
+class VisionLLMInferencer(RegionInferenceMixin, BaseInferencer):
     """Run a config + checkpoint on images (an mmengine ``BaseInferencer``; like mmdet's ``DetInferencer`` its
     ``__call__`` takes the task's own arguments).
 
@@ -133,10 +134,13 @@ class VisionLLMInferencer(BaseInferencer):
         return dict(predictions=preds, visualization=visualization, skipped=list(skipped or []))
 
     # ---- inputs --------------------------------------------------------------------------------------
-    def _prepare(self, image: LoadedImage, messages: list, **meta) -> dict:
+    def _prepare(self, image: LoadedImage, messages: list, region_prompts: Optional[list] = None, **meta) -> dict:
+        """Run the pipeline on a loaded image; ``region_prompts``: visual prompts in its array's coordinates."""
         arr = image.array
         results = dict(img=arr, img_path=image.source or image.name + '.png', img_shape=arr.shape[:2],
                        ori_shape=arr.shape[:2])
+        if region_prompts:
+            results['region_prompts'] = list(region_prompts)
         results = self.after_loading(results)
         results['data_samples'].set_metainfo(dict(messages=messages, **meta))
         return results

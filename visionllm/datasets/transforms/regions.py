@@ -115,18 +115,23 @@ def region_summary(region: dict) -> dict:
 
 # ---- region prompts derived from instance masks (the embedded data's region samples) --------------------
 def interior_point(mask: np.ndarray) -> Tuple[float, float]:
-    """The pixel of ``mask`` [H, W] farthest from its boundary (the usual first click), as (x, y)."""
+    """The pixel of ``mask`` [H, W] farthest from its boundary (the usual first click; among equally far
+    ones, the one nearest the mask's centroid), as (x, y) at the pixel's centre."""
     dist = cv2.distanceTransform(np.pad(mask.astype(np.uint8), 1), cv2.DIST_L2, 5)[1:-1, 1:-1]
-    y, x = np.unravel_index(int(dist.argmax()), dist.shape)
-    return float(x) + 0.5, float(y) + 0.5
+    ys, xs = np.nonzero(dist >= dist.max() - 0.5)
+    cy, cx = np.nonzero(mask)
+    k = int(np.argmin((ys - cy.mean()) ** 2 + (xs - cx.mean()) ** 2))
+    return float(xs[k]) + 0.5, float(ys[k]) + 0.5
 
 
-def region_from_mask(mask: np.ndarray, kind: str, rng: Optional[np.random.RandomState] = None) -> dict:
-    """A region prompt of ``kind`` for the object ``mask`` [H, W] (coordinates of that mask). With ``rng``
-    (training): a jittered box, a random interior click, a random scribble; without: the tight box, the
-    interior point farthest from the boundary, a scribble through it."""
+def region_from_mask(mask: np.ndarray, kind: str, rng: Optional[np.random.RandomState] = None,
+                     box: Optional[Sequence[float]] = None) -> dict:
+    """A region prompt of ``kind`` for the object ``mask`` [H, W] (coordinates of that mask) whose box is ``box``
+    (x0, y0, x1, y1; default: the mask's tight box). With ``rng`` (training): a jittered box, a random interior
+    click, a random scribble; without: the box, the interior point farthest from the boundary, a scribble
+    through it."""
     ys, xs = np.nonzero(mask)
-    box = np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], np.float64)
+    box = np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1] if box is None else box, np.float64)
     if kind == 'mask':
         return dict(kind='mask', mask=mask.astype(bool))
     if kind == 'box':
@@ -200,7 +205,9 @@ class BuildRegionConversation(BaseTransform):
         else:
             raise BadSampleError(src, 'gt_masks', 'no instance with a mask to draw a region from')
         kind = results.get('region_kind') or str(np.random.choice(self.kinds, p=self.kind_p))
-        region = region_from_mask(masks[obj], kind, rng)
+        boxes = results['gt_bboxes']
+        boxes = np.asarray(boxes.tensor if hasattr(boxes, 'tensor') else boxes, np.float64)
+        region = region_from_mask(masks[obj], kind, rng, boxes[obj])  # a box prompt is the annotated box
         h, w = masks.shape[1:]
         results['region_masks'] = rasterize_regions([region], (h, w), (h, w))
         sf = np.asarray(results.get('scale_factor', (1.0, 1.0)), np.float64)
