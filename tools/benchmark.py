@@ -320,6 +320,43 @@ def bench_infer_once(args):
     print(f'RESULT latency_s={dt:.3f} peak_kib={peak} base_kib={base}')
 
 
+def bench_regions(args):
+    """Per-task inference latency of the visual-prompt entries next to text-prompted detection, on the test
+    images of the embedded data (one region per image: its first object's box), one process, one run."""
+    import json
+    import os.path as osp
+
+    import torch
+
+    from visionllm.apis import VisionLLMInferencer
+    from visionllm.datasets.synthetic import all_categories
+    inf = VisionLLMInferencer(args.config, args.weights)
+    with open(osp.join(args.data_root, 'annotations/instances_test.json')) as f:
+        coco = json.load(f)
+    first = {}
+    for a in coco['annotations']:
+        first.setdefault(a['image_id'], a['bbox'])
+    files = {im['id']: osp.join(args.data_root, im['file_name']) for im in coco['images']}
+    items = [(files[i], [dict(kind='box', box=[x, y, x + w, y + h])]) for i, (x, y, w, h) in list(first.items())]
+    items = items[:args.images]
+    names = ' . '.join(all_categories())
+    entries = dict(detection=lambda img, reg: inf(img, texts=names),
+                   **{'region-caption': inf.region_caption, 'interactive-seg': inf.interactive_segment,
+                      'detect-by-example': inf.detect_by_example})
+    for fn in entries.values():  # warm-up
+        fn(*items[0])
+    times = {}
+    for name, fn in entries.items():
+        t0 = _clock()
+        for img, reg in items:
+            fn(img, reg)
+        times[name] = (_clock() - t0) / len(items)
+    print(f'inference latency per image, batch 1, {len(items)} images, {torch.get_num_threads()} threads:')
+    for name, t in times.items():
+        print(f'  {name:18s} {t * 1000:7.1f} ms   x{t / times["detection"]:.2f} of detection '
+              f'({len(all_categories())} names)')
+
+
 def bench_memory(args):
     import os
     import re
@@ -506,6 +543,11 @@ def main():
     s.add_argument('--work-dir', default='work_dirs/benchmark_ablate')
     s.add_argument('--only', type=int, nargs='+', help='run only these variants (0-based)')
     s.add_argument('--cfg-options', nargs='+', default=[], help='extra key=value options for every variant')
+    s = sub.add_parser('regions', help='latency of the visual-prompt tasks next to detection')
+    s.add_argument('config')
+    s.add_argument('--weights')
+    s.add_argument('--data-root', default='data/synthetic')
+    s.add_argument('--images', type=int, default=20)
     s = sub.add_parser('memory')
     s.add_argument('config')
     s.add_argument('--weights')
@@ -533,7 +575,7 @@ def main():
     s.add_argument('--steps', type=int, help='sampling steps (default: the decoder test_cfg)')
     args = p.parse_args()
     dict(step=bench_step, latency=bench_latency, compare=bench_compare, params=bench_params,
-         sample=bench_sample, ablate=bench_ablate, memory=bench_memory, data=bench_data,
+         sample=bench_sample, ablate=bench_ablate, memory=bench_memory, data=bench_data, regions=bench_regions,
          **{'infer-once': bench_infer_once})[args.cmd](args)
 
 

@@ -44,9 +44,9 @@ def _to_model_image(regions: Sequence[dict], image: LoadedImage) -> List[dict]:
         s, r = image.scale, dict(r)
         if r['kind'] == 'box':
             r['box'] = (np.asarray(r['box'], np.float64) * s).tolist()
-        elif r['kind'] == 'point':
+        elif r['kind'] == 'point' and 'point' in r:
             r['point'] = (np.asarray(r['point'], np.float64) * s).tolist()
-        elif r['kind'] == 'scribble':
+        elif r['kind'] in ('point', 'scribble'):
             r['points'] = (np.asarray(r['points'], np.float64) * s).tolist()
         elif s != 1.0:
             h, w = image.array.shape[:2]

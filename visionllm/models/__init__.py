@@ -3,6 +3,7 @@ from .data_preprocessor import VisionLLMDataPreprocessor
 from .decoders import *  # noqa: F401,F403
 from .mllm import InternVLMLLM
 from .region_encoder import RegionEncoder
+from .region_selection import rescore_by_region
 from .specialist import ClosedSetSpecialist
 from .specialist_chain import SpecialistChain
 from .superlink import SuperLink
@@ -10,4 +11,5 @@ from .text_embedding_baseline import TextEmbeddingBaseline
 from .visionllm import VisionLLM
 
 __all__ = ['VisionLLMDataPreprocessor', 'InternVLMLLM', 'ClosedSetSpecialist', 'SpecialistChain', 'SuperLink',
-           'TextEmbeddingBaseline', 'VisionLLM', 'RegionEncoder']
+           'TextEmbeddingBaseline', 'VisionLLM', 'RegionEncoder',
+           'rescore_by_region']

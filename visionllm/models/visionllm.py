@@ -345,7 +345,22 @@ class VisionLLM(BaseModel):
             conds = TaskConditions.cat(parts)
             sub_inputs, sub_conds, sub_samples = self._subset(inputs, conds, data_samples)
             decoder.predict(sub_inputs, sub_conds, sub_samples)
+        self._postprocess(data_samples)
         return data_samples
+
+    def _postprocess(self, samples: List[VisionLLMDataSample]) -> None:
+        """The task specs' ``postprocess`` functions (``TaskSpec.postprocess``) on their samples."""
+        from visionllm.registry import FUNCTIONS
+        from visionllm.structures.tasks import task_specs
+        specs = task_specs()
+        for s in samples:
+            spec = specs.get(s.metainfo.get('task'))
+            if spec is not None and spec.postprocess:
+                fn = FUNCTIONS.get(spec.postprocess)
+                if fn is None:
+                    raise ConfigError(f'task {spec.name!r}: postprocess function {spec.postprocess!r} is not '
+                                      'registered in FUNCTIONS')
+                fn(s)
 
     def _beam_predict(self, sample: VisionLLMDataSample, num_tiles: int, pixel_values: Optional[Tensor],
                       options: GenerationOptions, regions: Optional[List[Tensor]] = None) -> Dict[str, TaskConditions]:

@@ -40,6 +40,9 @@ class TaskSpec:
         draw: a function in ``FUNCTIONS``, ``draw(visualizer, image RGB [H, W, 3], sample) -> image``, that
             ``VisionLLMVisualizer`` calls for the task's samples after its own drawing (tools/infer.py,
             tools/test.py --show-dir, the demo).
+        postprocess: a function in ``FUNCTIONS``, ``postprocess(sample)``, that the generalist calls on the
+            task's samples after its decoders (e.g. interactive segmentation rescores candidates by their
+            agreement with the prompt).
     """
     name: str = ''
     route: Optional[str] = None
@@ -52,6 +55,7 @@ class TaskSpec:
     prompt: Optional[str] = None
     pred_fields: Tuple[str, ...] = ()
     draw: Optional[str] = None
+    postprocess: Optional[str] = None
 
 
 def task_specs() -> Dict[str, type]:
@@ -185,6 +189,7 @@ class InteractiveSegTask(TaskSpec):
     metrics = ('InteractiveSegMetric', )
     pred_fields = ('pred_instances', )
     draw = 'draw_region_prompts'
+    postprocess = 'rescore_by_region'
 
 
 @TASKS.register_module()

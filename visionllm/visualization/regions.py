@@ -23,11 +23,11 @@ def draw_region_prompts(visualizer, image: np.ndarray, sample) -> np.ndarray:
             cv2.rectangle(out, (x0, y0), (x1, y1), (0, 0, 0), t + 2)
             cv2.rectangle(out, (x0, y0), (x1, y1), PROMPT_COLOUR, t)
             anchor = (x0 + 2, max(y0 - 3, 10 * t))
-        elif 'point' in r:
-            x, y = (np.asarray(r['point']) * (sx, sy)).round().astype(int)
-            cv2.circle(out, (x, y), 4 * t, (0, 0, 0), -1)
-            cv2.circle(out, (x, y), 3 * t, PROMPT_COLOUR, -1)
-            anchor = (x + 5 * t, y - 5 * t)
+        elif r.get('kind') == 'point':
+            for x, y in (np.asarray(r['points'] if 'points' in r else [r['point']]) * (sx, sy)).round().astype(int):
+                cv2.circle(out, (x, y), 4 * t, (0, 0, 0), -1)
+                cv2.circle(out, (x, y), 3 * t, PROMPT_COLOUR, -1)
+            anchor = (int(x) + 5 * t, int(y) - 5 * t)
         else:
             pts = (np.asarray(r['points']) * (sx, sy)).round().astype(np.int32).reshape(-1, 1, 2)
             cv2.polylines(out, [pts], False, (0, 0, 0), t + 2)

@@ -1,6 +1,7 @@
 """Visual prompts: regions (box, point, scribble, mask) -> region masks, and the region tasks' conversations.
 
-A region prompt is a dict: ``{'kind': 'box', 'box': [x0, y0, x1, y1]}``, ``{'kind': 'point', 'point': [x, y]}``,
+A region prompt is a dict: ``{'kind': 'box', 'box': [x0, y0, x1, y1]}``, ``{'kind': 'point', 'point': [x, y]}`` (or
+``'points': [[x, y], ...]``: several clicks on one object),
 ``{'kind': 'scribble', 'points': [[x, y], ...]}`` or ``{'kind': 'mask', 'mask': bool array [H, W]}``, in the
 image's original pixel coordinates (a mask at the original size). :func:`rasterize_regions` turns them into
 bool masks [R, h, w] at the resized image the decoders and the region encoder see.
@@ -47,10 +48,11 @@ def check_region(i: int, region: dict, ori_shape: Tuple[int, int]) -> None:
         if x1 <= 0 or y1 <= 0 or x0 >= w or y0 >= h:
             raise PromptError(f'{name}: box {x0:g},{y0:g},{x1:g},{y1:g} is outside the {w}x{h} image')
     elif kind == 'point':
-        pt = np.asarray(region.get('point', ()), np.float64).reshape(-1)
-        if pt.size != 2 or not np.isfinite(pt).all():
-            raise PromptError(f'{name}: a point is x,y (2 numbers), got {region.get("point")!r}')
-        _check_xy(name, pt, w, h)
+        pts = np.asarray(region['points'] if 'points' in region else [region.get('point', ())], np.float64)
+        if pts.ndim != 2 or pts.shape[1] != 2 or len(pts) == 0 or not np.isfinite(pts).all():
+            raise PromptError(f'{name}: a point is x,y (2 numbers), got {region.get("point", region.get("points"))!r}')
+        for p in pts:
+            _check_xy(name, p, w, h)
     elif kind == 'scribble':
         pts = np.asarray(region.get('points', ()), np.float64)
         if pts.ndim != 2 or pts.shape[1] != 2 or len(pts) == 0 or not np.isfinite(pts).all():
@@ -69,7 +71,7 @@ def rasterize_regions(regions: Sequence[dict], ori_shape: Tuple[int, int], img_s
                       max_regions: Optional[int] = None) -> np.ndarray:
     """Region prompts in original coordinates -> bool masks [R, h, w] at ``img_shape`` (the resized image).
 
-    Boxes fill their rectangle, points a disk (:func:`point_radius` of the resized image), scribbles their
+    Boxes fill their rectangle, clicks a disk each (:func:`point_radius` of the resized image), scribbles their
     polyline drawn that thick, masks are resized (nearest). Every region is checked first
     (:func:`check_region`); more than ``max_regions`` regions is a PromptError.
     """
@@ -90,8 +92,8 @@ def rasterize_regions(regions: Sequence[dict], ori_shape: Tuple[int, int], img_s
             c1, r1 = int(np.clip(np.ceil(x1), c0 + 1, w)), int(np.clip(np.ceil(y1), r0 + 1, h))
             m[r0:r1, c0:c1] = 1
         elif kind == 'point':
-            x, y = reg['point']
-            cv2.circle(m, (int(round(x * sx)), int(round(y * sy))), r, 1, -1)
+            for x, y in (reg['points'] if 'points' in reg else [reg['point']]):
+                cv2.circle(m, (int(round(x * sx)), int(round(y * sy))), r, 1, -1)
         elif kind == 'scribble':
             pts = np.round(np.asarray(reg['points'], np.float64) * (sx, sy)).astype(np.int32)
             cv2.polylines(m, [pts.reshape(-1, 1, 2)], False, 1, thickness=r)
@@ -127,8 +129,8 @@ def interior_point(mask: np.ndarray) -> Tuple[float, float]:
 def region_from_mask(mask: np.ndarray, kind: str, rng: Optional[np.random.RandomState] = None,
                      box: Optional[Sequence[float]] = None) -> dict:
     """A region prompt of ``kind`` for the object ``mask`` [H, W] (coordinates of that mask) whose box is ``box``
-    (x0, y0, x1, y1; default: the mask's tight box). With ``rng`` (training): a jittered box, a random interior
-    click, a random scribble; without: the box, the interior point farthest from the boundary, a scribble
+    (x0, y0, x1, y1; default: the mask's tight box). With ``rng`` (training): a jittered box, 1-3 random clicks
+    on the object, a random scribble; without: the box, the interior point farthest from the boundary, a scribble
     through it."""
     ys, xs = np.nonzero(mask)
     box = np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1] if box is None else box, np.float64)
@@ -145,8 +147,8 @@ def region_from_mask(mask: np.ndarray, kind: str, rng: Optional[np.random.Random
     if kind == 'point':
         if rng is None:
             return dict(kind='point', point=list(centre))
-        k = rng.randint(len(xs))
-        return dict(kind='point', point=[float(xs[k]) + 0.5, float(ys[k]) + 0.5])
+        ks = rng.choice(len(xs), rng.randint(1, 4))
+        return dict(kind='point', points=[[float(xs[k]) + 0.5, float(ys[k]) + 0.5] for k in ks])
     n = 3 if rng is None else rng.randint(2, 5)
     pick = np.linspace(0, len(xs) - 1, n).astype(int) if rng is None else rng.choice(len(xs), n)
     pts = [list(centre)] + [[float(xs[k]) + 0.5, float(ys[k]) + 0.5] for k in pick[1:]]
