@@ -93,7 +93,7 @@ def _batch(synth_root, task, test_mode):
     with DefaultScope.overwrite_default_scope('visionllm'):
         ds = DATASETS.build(dict(type='RegionDataset', task=task, data_root=synth_root, data_prefix=dict(img=''),
                                  ann_file='annotations/instances_train.json', pipeline=pipeline, test_mode=test_mode))
-    return pseudo_collate([ds[i] for i in range(3)])
+    return [ds[i] for i in range(3)]
 
 
 def test_region_samples_train_the_region_encoder_and_predict_their_group(region_model, synth_root):
@@ -101,9 +101,8 @@ def test_region_samples_train_the_region_encoder_and_predict_their_group(region_
     (through the LLM and the group's name embedding); prediction labels every instance with its region's group."""
     m = region_model
     torch.manual_seed(0)
-    batch = _batch(synth_root, 'interactive-seg', False)
-    vp = _batch(synth_root, 'detect-by-example', False)
-    batch = dict(inputs=batch['inputs'] + vp['inputs'], data_samples=batch['data_samples'] + vp['data_samples'])
+    items = _batch(synth_root, 'interactive-seg', False) + _batch(synth_root, 'detect-by-example', False)
+    batch = pseudo_collate(items)
     m.train()
     losses = m(**m.data_preprocessor(batch, True), mode='loss')
     total = sum(v for k, v in losses.items() if 'loss' in k)
@@ -113,7 +112,7 @@ def test_region_samples_train_the_region_encoder_and_predict_their_group(region_
     grads = [p.grad for p in m.region_encoder.parameters() if p.grad is not None]
     assert grads and sum(float(g.abs().sum()) for g in grads) > 0
     m.eval()
-    out = m(**m.data_preprocessor(_batch(synth_root, 'interactive-seg', True), False), mode='predict')
+    out = m(**m.data_preprocessor(pseudo_collate(_batch(synth_root, 'interactive-seg', True)), False), mode='predict')
     for s in out:
         assert len(s.pred_instances) and set(s.pred_instances.labels.tolist()) == {0}
         assert s.pred_instances.masks.shape[1:] == tuple(s.ori_shape)

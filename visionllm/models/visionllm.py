@@ -87,7 +87,7 @@ class VisionLLM(BaseModel):
             self.region_encoder = MODELS.build(dict(type='RegionEncoder', **region_encoder),
                                                default_args=dict(out_dims=self.mllm.hidden_size))
             self.region_token_id = self.tokenizer.convert_tokens_to_ids(region_tokens[0])
-        self.template = ChatTemplate(self.mllm.tokenizer, **(chat_template or {}))
+        self.template = ChatTemplate(self.mllm.tokenizer, placeholders=region_tokens, **(chat_template or {}))
         self.decoders = ModuleDict()  # mmengine's: init_weights() reaches the decoders
         for family, cfg in (decoders or {}).items():
             if family not in self.superlink.families:

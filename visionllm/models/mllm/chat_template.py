@@ -3,7 +3,8 @@
 ``<|im_start|>{role}\\n{content}<|im_end|>\\n`` per turn; ``<image>`` in a user turn becomes
 ``<img>`` + ``<IMG_CONTEXT>`` x num_image_tokens + ``</img>``. Labels are -100 everywhere except the
 assistant contents and their closing ``<|im_end|>``. Text a user types is tokenized literally: a
-``[DET]`` or ``<|im_end|>`` in a question is text, never a routing token or a turn boundary.
+``[DET]`` or ``<|im_end|>`` in a question is text, never a routing token or a turn boundary; only the
+``placeholders`` the model declares (``<region>``: a visual prompt) become their tokens there.
 """
 from typing import List, Optional, Sequence, Tuple
 
@@ -16,9 +17,11 @@ IMAGE_PLACEHOLDER = '<image>'
 class ChatTemplate:
     """Encode conversations to (input_ids, labels) with a given tokenizer."""
 
-    def __init__(self, tokenizer, system: Optional[str] = 'You are a helpful assistant.'):
+    def __init__(self, tokenizer, system: Optional[str] = 'You are a helpful assistant.',
+                 placeholders: Sequence[str] = ()):
         self.tok = tokenizer
         self.system = system
+        self.placeholders = {p: tokenizer.convert_tokens_to_ids(p) for p in placeholders}
         ids = tokenizer.convert_tokens_to_ids
         self.im_start, self.im_end = ids('<|im_start|>'), ids('<|im_end|>')
         self.img_start, self.img_end, self.img_context = ids('<img>'), ids('</img>'), ids('<IMG_CONTEXT>')
@@ -35,11 +38,27 @@ class ChatTemplate:
         parts = content.split(IMAGE_PLACEHOLDER)
         if len(parts) > 2:
             raise PromptError(f'a message has {len(parts) - 1} `<image>` placeholders; one is supported')
-        ids = self._text(parts[0], literal=True)
+        ids = self._literal(parts[0])
         if len(parts) == 2:
             ids += [self.img_start] + [self.img_context] * num_image_tokens + [self.img_end]
-            ids += self._text(parts[1], literal=True)
+            ids += self._literal(parts[1])
         return ids
+
+    def _literal(self, text: str) -> List[int]:
+        """A user's text tokenized literally, except the declared placeholders (e.g. ``<region>``)."""
+        pieces = [(text, None)]
+        for p, pid in self.placeholders.items():
+            split = []
+            for t, tid in pieces:
+                if tid is not None:
+                    split.append((t, tid))
+                    continue
+                for k, part in enumerate(t.split(p)):
+                    if k:
+                        split.append((p, pid))
+                    split.append((part, None))
+            pieces = split
+        return [i for t, tid in pieces for i in ([tid] if tid is not None else self._text(t, literal=True))]
 
     def encode(self, messages: Sequence[dict], num_image_tokens: int = 0,
                add_generation_prompt: bool = False) -> Tuple[List[int], List[int]]:
