@@ -58,7 +58,8 @@ VISBACKENDS = Registry(
 LOG_PROCESSORS = Registry(
     'log_processor', parent=MMENGINE_LOG_PROCESSORS, locations=['visionllm.engine'], scope=SCOPE)
 INFERENCERS = Registry('inferencer', parent=MMENGINE_INFERENCERS, locations=['visionllm.apis'], scope=SCOPE)
-FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS, locations=['visionllm.datasets'], scope=SCOPE)
+FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS,
+                     locations=['visionllm.datasets', 'visionllm.models', 'visionllm.visualization'], scope=SCOPE)
 WEIGHT_INITIALIZERS = Registry('weight initializer', parent=MMENGINE_WEIGHT_INITIALIZERS, scope=SCOPE)
 STRATEGIES = Registry('strategy', parent=MMENGINE_STRATEGIES, locations=['visionllm.engine'], scope=SCOPE)
 TASKS = Registry('task', locations=['visionllm.structures.tasks'], scope=SCOPE)  # TaskSpec subclasses

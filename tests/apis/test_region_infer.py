@@ -53,11 +53,29 @@ def test_region_tasks_from_the_command_line(trained, synth_root, tmp_path):
         assert mask_utils.decode(dict(rle, counts=rle['counts'].encode())).shape == (96, 96)
     assert osp.exists(out / 'vis' / '000000.png')
 
-    r = run(['tools/infer.py', image, config, '--weights', ckpt, '--task', 'detect-by-example', '--point', '200,5',
-             '--out-dir', str(tmp_path / 'bad')])
-    assert r.returncode != 0 and 'region 1: point (200, 5) is outside the 96x96 image' in r.stdout + r.stderr
-    r = run(['tools/infer.py', image, config, '--weights', ckpt, '--task', 'region-caption'])
-    assert r.returncode != 0 and 'needs visual prompts: --region' in r.stdout + r.stderr
+
+
+def test_bad_regions_on_the_command_line(trained, synth_root, tmp_path, monkeypatch, capsys):
+    """In process (no second interpreter): a point outside the image is refused naming the region; a region task
+    without a region is refused before a model is built."""
+    import argparse
+    import sys
+
+    from tools.infer import apply_task, main
+    config, ckpt, _ = trained
+    image = osp.join(synth_root, 'images', 'test', '000000.png')
+    monkeypatch.setattr(sys, 'argv', ['infer.py', image, config, '--weights', ckpt, '--task', 'detect-by-example',
+                                      '--point', '200,5', '--out-dir', str(tmp_path)])
+    with pytest.raises(SystemExit):
+        main()
+    assert 'region 1: point (200, 5) is outside the 96x96 image' in capsys.readouterr().err
+    args = argparse.Namespace(task='region-caption', texts=None, region=None, point=None, keypoints=None,
+                              config=str(tmp_path / 'none.py'))
+    with pytest.raises(SystemExit, match='needs visual prompts: --region'):
+        apply_task(args)
+    with pytest.raises(PromptError, match=r"--region '1,2,3': expected 4 comma-separated numbers"):
+        from visionllm.apis.region_inference import parse_regions
+        parse_regions(['1,2,3'])
 
 
 def test_region_tasks_from_python(trained, synth_root, tmp_path):

@@ -10,16 +10,21 @@ from visionllm.structures.tasks import TaskSpec, routing_tokens, task_families, 
 
 def test_builtin_tasks():
     from visionllm.apis.inferencer import VisionLLMInferencer
-    from visionllm.registry import METRICS
+    from visionllm.registry import FUNCTIONS, METRICS
+    from visionllm.visualization import VisionLLMVisualizer  # noqa: F401 (registers the drawing functions)
     specs = task_specs()
-    assert set(specs) == {'caption', 'vqa', 'chat', 'det', 'grounding', 'semseg', 'pose', 'gen', 'edit'}
+    assert set(specs) == {'caption', 'vqa', 'chat', 'det', 'grounding', 'semseg', 'pose', 'gen', 'edit',
+                          'region-caption', 'interactive-seg', 'detect-by-example'}
     assert set(routing_tokens()) == {'[DET]', '[SEG]', '[GRD]', '[POSE]', '[GEN]', '[EDIT]'}
-    assert task_families() == dict(caption='text', vqa='text', chat='text', det='det', grounding='det',
-                                   semseg='seg', pose='pose', gen='gen', edit='edit')
+    assert task_families() == {'caption': 'text', 'vqa': 'text', 'chat': 'text', 'det': 'det', 'grounding': 'det',
+                               'semseg': 'seg', 'pose': 'pose', 'gen': 'gen', 'edit': 'edit',
+                               'region-caption': 'text', 'interactive-seg': 'det', 'detect-by-example': 'det'}
     for name, spec in specs.items():
         for metric in spec.metrics:
             assert METRICS.get(metric) is not None, (name, metric)
         assert spec.infer is None or callable(getattr(VisionLLMInferencer, spec.infer, None)), (name, spec.infer)
+        for fn in (spec.draw, spec.postprocess):
+            assert fn is None or FUNCTIONS.get(fn) is not None, (name, fn)
     with pytest.raises(KeyError, match="unknown task 'depth'"):
         task_spec('depth')
     from visionllm.registry import INFERENCERS

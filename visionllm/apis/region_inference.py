@@ -76,7 +76,7 @@ class RegionInferenceMixin:
     def region_caption(self, image: ImageInput, regions: Sequence[dict], max_new_tokens: Optional[int] = None,
                        out_dir: Optional[str] = None) -> dict:
         """Name what is in each region: ``{'text': answer, 'names': [one per region], 'regions': [...]}``."""
-        conv = prompts.region_caption_conversation(['x'] * len(regions))[:1]
+        conv = [prompts.region_caption_question(len(regions))]
         overrides = dict(max_new_tokens=max_new_tokens) if max_new_tokens else {}
         from .inferencer import _overridden
         with _overridden(self.model.test_cfg, overrides):

@@ -94,9 +94,14 @@ def _regions(n: int) -> str:
     return join_names([REGION_TOKEN] * n)
 
 
+def region_caption_question(num_regions: int) -> dict:
+    """The user turn 'What is in <region>?' (the LLM writes the names)."""
+    return dict(role='user', content='<image>\n' + REGION_CAPTION_PROMPT.format(regions=_regions(num_regions)))
+
+
 def region_caption_conversation(names: Sequence[str]) -> list:
     """'What is in <region>?' -> 'red circle.' (one name per region, in region order)."""
-    return [dict(role='user', content='<image>\n' + REGION_CAPTION_PROMPT.format(regions=_regions(len(names)))),
+    return [region_caption_question(len(names)),
             dict(role='assistant', content=', '.join(escape_name(n) for n in names) + '.')]
 
 
