@@ -45,6 +45,9 @@ def parse_args():
                    help='a box visual prompt in the file\'s pixels (repeat for several; with --task region-caption, '
                    'interactive-seg or detect-by-example)')
     p.add_argument('--point', action='append', metavar='X,Y', help='a click visual prompt (repeat for several)')
+    p.add_argument('--scribble', action='append', metavar='X,Y;X,Y;...', help='a scribble visual prompt')
+    p.add_argument('--mask', action='append', metavar='PNG', help='a mask visual prompt: an image file of the '
+                   'input\'s size whose non-zero pixels are the region')
     p.add_argument('--out-dir', default='outputs', help='where vis/*.png and preds/*.json go')
     p.add_argument('--pred-score-thr', type=float, default=0.3)
     p.add_argument('--batch-size', type=int, default=1)
@@ -99,8 +102,9 @@ def apply_task(args) -> None:
     if spec.infer == '__call__':  # detection: the default path
         return
     if spec.infer in REGION_ENTRIES:
-        if not (args.region or args.point):
-            sys.exit(f'--task {args.task} needs visual prompts: --region x0,y0,x1,y1 and / or --point x,y')
+        if not (args.region or args.point or getattr(args, 'scribble', None) or getattr(args, 'mask', None)):
+            sys.exit(f'--task {args.task} needs visual prompts: --region x0,y0,x1,y1, --point x,y, --scribble '
+                     'x,y;x,y;... or --mask PNG')
         args.region_entry = spec.infer
         return
     if spec.infer not in ENTRY_FLAGS and spec.infer != 'run_task':
@@ -125,7 +129,7 @@ def _regions(inf, args) -> None:
 
     from visionllm.apis import list_images
     from visionllm.apis.region_inference import parse_regions
-    regions = parse_regions(args.region, args.point)
+    regions = parse_regions(args.region, args.point, args.scribble, args.mask)
     images, skipped = list_images(args.inputs), []
     os.makedirs(osp.join(args.out_dir, 'preds'), exist_ok=True)
 

@@ -40,15 +40,21 @@ def test_the_region_config_trains_and_scores_its_tasks(trained):
 def test_region_tasks_from_the_command_line(trained, synth_root, tmp_path):
     config, ckpt, _ = trained
     image = osp.join(synth_root, 'images', 'test', '000000.png')  # 96 px, seen by the model at 64 px
+    import cv2
     out = tmp_path / 'iseg'
+    mask = np.zeros((96, 96), np.uint8)
+    mask[30:50, 20:40] = 255
+    cv2.imwrite(str(tmp_path / 'mask.png'), mask)
     r = run(['tools/infer.py', image, config, '--weights', ckpt, '--task', 'interactive-seg', '--point', '40,50',
-             '--region', '10,12,60,70', '--max-image-size', '64', '--out-dir', str(out)])
+             '--region', '10,12,60,70', '--mask', str(tmp_path / 'mask.png'), '--max-image-size', '64',
+             '--out-dir', str(out)])
     assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
     pred = json.load(open(out / 'preds' / '000000.json'))
-    # boxes first, then points; in the file's coordinates; one answer (the best mask) per region at most
-    assert pred['regions'] == [dict(kind='box', box=[10.0, 12.0, 60.0, 70.0]), dict(kind='point', point=[40.0, 50.0])]
-    assert pred['image_size'] == [96, 96] and len(pred['masks']) <= 2
-    assert set(pred['label_names']) <= {'region 1', 'region 2'}
+    # boxes, points, scribbles, masks; in the file's coordinates; one answer (the best mask) per region at most
+    assert pred['regions'] == [dict(kind='box', box=[10.0, 12.0, 60.0, 70.0]), dict(kind='point', point=[40.0, 50.0]),
+                               dict(kind='mask', box=[20.0, 30.0, 40.0, 50.0])]
+    assert pred['image_size'] == [96, 96] and len(pred['masks']) <= 3
+    assert set(pred['label_names']) <= {'region 1', 'region 2', 'region 3'}
     for rle in pred['masks']:
         assert mask_utils.decode(dict(rle, counts=rle['counts'].encode())).shape == (96, 96)
     assert osp.exists(out / 'vis' / '000000.png')
@@ -76,6 +82,9 @@ def test_bad_regions_on_the_command_line(trained, synth_root, tmp_path, monkeypa
     with pytest.raises(PromptError, match=r"--region '1,2,3': expected 4 comma-separated numbers"):
         from visionllm.apis.region_inference import parse_regions
         parse_regions(['1,2,3'])
+    assert parse_regions(scribbles=['1,2;3,4']) == [dict(kind='scribble', points=[[1.0, 2.0], [3.0, 4.0]])]
+    with pytest.raises(PromptError, match='--mask .*cannot read it'):
+        parse_regions(masks=[str(tmp_path / 'missing.png')])
 
 
 def test_region_tasks_from_python(trained, synth_root, tmp_path):

@@ -18,8 +18,10 @@ from visionllm.utils.errors import PromptError
 from .image_inputs import ImageInput, LoadedImage, rle_at, to_original
 
 
-def parse_regions(boxes: Sequence[str] = (), points: Sequence[str] = ()) -> List[dict]:
-    """CLI strings -> region dicts: boxes ``'x0,y0,x1,y1'`` first, then points ``'x,y'``."""
+def parse_regions(boxes: Sequence[str] = (), points: Sequence[str] = (), scribbles: Sequence[str] = (),
+                  masks: Sequence[str] = ()) -> List[dict]:
+    """CLI strings -> region dicts, in this order: boxes ``'x0,y0,x1,y1'``, points ``'x,y'``, scribbles
+    ``'x,y;x,y;...'``, masks (image files: non-zero pixels are the region)."""
     out = []
     for kind, texts, n in (('box', boxes, 4), ('point', points, 2)):
         for t in texts or ():
@@ -31,6 +33,19 @@ def parse_regions(boxes: Sequence[str] = (), points: Sequence[str] = ()) -> List
                 raise PromptError(f'--{"region" if kind == "box" else "point"} {t!r}: expected {n} comma-separated '
                                   f'numbers ({"x0,y0,x1,y1" if kind == "box" else "x,y"})')
             out.append(dict(kind=kind, box=vals) if kind == 'box' else dict(kind=kind, point=vals))
+    for t in scribbles or ():
+        try:
+            pts = [[float(v) for v in p.split(',')] for p in t.split(';') if p.strip()]
+        except ValueError:
+            pts = []
+        if not pts or any(len(p) != 2 for p in pts):
+            raise PromptError(f'--scribble {t!r}: expected x,y points separated by ";" (e.g. 10,12;20,25;30,28)')
+        out.append(dict(kind='scribble', points=pts))
+    for path in masks or ():
+        m = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+        if m is None:
+            raise PromptError(f'--mask {path!r}: cannot read it as an image')
+        out.append(dict(kind='mask', mask=(m if m.ndim == 2 else m[..., :3].max(-1)) > 0))
     return out
 
 
