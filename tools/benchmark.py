@@ -160,7 +160,7 @@ def _step_parts(model, opt, inputs, samples) -> dict:
     out['total'] = _clock() - t0
     ids, _, pad_mask = model.sequences(samples, inputs['num_tiles'])
     t0 = _clock()
-    embeds = model.embed(ids, inputs['pixel_values'])
+    embeds = model.embed(ids, inputs['pixel_values'], model.region_features(inputs, samples))
     hidden = model.llm_hidden_states(embeds, ids, pad_mask)  # length buckets, as in training
     model.mllm.model.lm_head(hidden[pad_mask.bool()]).float().mean().backward()
     out['mllm'] = _clock() - t0

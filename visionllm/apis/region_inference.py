@@ -74,6 +74,8 @@ class RegionInferenceMixin:
     """The visual-prompt entries of :class:`VisionLLMInferencer` (``TaskSpec.infer`` of the region tasks)."""
 
     def _check_regions(self, regions: Sequence[dict]) -> None:
+        if not regions:
+            raise PromptError('no region given (a box, point, scribble or mask)')
         enc = getattr(self.model, 'region_encoder', None)
         if enc is None:
             raise PromptError('this model has no region encoder (model.region_encoder): it cannot take visual '
@@ -91,6 +93,7 @@ class RegionInferenceMixin:
     def region_caption(self, image: ImageInput, regions: Sequence[dict], max_new_tokens: Optional[int] = None,
                        out_dir: Optional[str] = None) -> dict:
         """Name what is in each region: ``{'text': answer, 'names': [one per region], 'regions': [...]}``."""
+        self._check_regions(regions)
         conv = [prompts.region_caption_question(len(regions))]
         overrides = dict(max_new_tokens=max_new_tokens) if max_new_tokens else {}
         from .inferencer import _overridden
@@ -105,6 +108,7 @@ class RegionInferenceMixin:
         """The object each region points at: per region its best box, score and mask (COCO RLE), in the file's
         coordinates: ``{'bboxes', 'scores', 'masks', 'label_names': ['region 1', ...], 'regions'}``."""
         self._require_det()
+        self._check_regions(regions)
         loaded, s = self._region_run(image, regions, prompts.interactive_seg_conversation(len(regions)),
                                      'interactive-seg')
         inst = s.pred_instances
@@ -122,6 +126,7 @@ class RegionInferenceMixin:
         """Every object like each region's (score >= ``pred_score_thr``) and their count per region:
         ``{'bboxes', 'scores', 'masks', 'label_names', 'counts': [n per region], 'text', 'regions'}``."""
         self._require_det()
+        self._check_regions(regions)
         loaded, s = self._region_run(image, regions, prompts.detect_by_example_conversation(len(regions)),
                                      'detect-by-example')
         inst = s.pred_instances

@@ -11,7 +11,8 @@ class RegionDataset(CocoOVDDataset):
     """A COCO instances file (the detection data itself) read as region-prompt samples of one task
     (``BuildRegionConversation`` draws the region from an object's mask and writes the conversation).
 
-    Training: one sample per image that has an object; the pipeline picks the object and region kind.
+    Training: one sample per image that has an object; the pipeline picks the object and region kind (one
+    region per sample). Images with an object that has no ``segmentation`` are left out.
     Test: deterministic samples - ``region-caption`` / ``interactive-seg``: one per object and region kind in
     ``kinds``; ``detect-by-example``: one per (image, category present), the exemplar being the category's
     largest object. Each test sample carries ``region_instance``, ``region_kind`` and ``region_gt`` (the
@@ -32,8 +33,8 @@ class RegionDataset(CocoOVDDataset):
             d.pop('class_range', None)
             insts = d['instances']
             objs = [i for i, x in enumerate(insts) if not x.get('ignore_flag') and x.get('mask')]
-            if not objs:
-                continue
+            if not objs or len(objs) < sum(not x.get('ignore_flag') for x in insts):
+                continue  # regions are drawn from masks: images with an object without one are left out
             d['task'] = self.task
             if not self.test_mode:
                 out.append(d)

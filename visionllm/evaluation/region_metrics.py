@@ -86,6 +86,9 @@ class InteractiveSegMetric(BaseMetric):
             iou = 0.0
             if len(pred.get('scores', ())):
                 mine = pred['labels'] == 0
+                if 'masks' not in pred:
+                    raise ValueError('InteractiveSegMetric needs predicted masks: the detection decoder has no mask '
+                                     'branch (mask_in_channels=None)')
                 if mine.any():
                     k = int(torch.where(mine, pred['scores'], pred['scores'].new_tensor(-1.0)).argmax())
                     m = pred['masks'][k].cpu().numpy().astype(bool)

@@ -66,8 +66,10 @@ class VisionLLM(BaseModel):
             together in up to this many forwards, each trimmed to its longest sample
             (:func:`length_buckets`); 1 = one padded batch.
         region_encoder: config of :class:`RegionEncoder` (visual prompts): its ``token`` (``<region>``) is
-            added to the tokenizer, and the k-th such token of a sample's sequence gets the embedding of the
-            sample's region ``k mod R`` (``region_masks`` [R, h, w]; every message lists the regions in order).
+            added to the tokenizer, and the k-th such token of a sample's input sequence gets the embedding of
+            the sample's region ``k mod R`` (``region_masks`` [R, h, w]; every message lists the regions in
+            order). Tokens the LLM writes itself in free generation are plain tokens: the visual-prompt tasks
+            answer with their template (prompted), except region captioning, whose answer is text.
     """
 
     def __init__(self, mllm: dict, superlink: dict, decoders: Optional[Dict[str, dict]] = None,
@@ -153,8 +155,12 @@ class VisionLLM(BaseModel):
             if m is not None and len(m) > self.region_encoder.max_regions:
                 raise PromptError(f'{s.metainfo.get("img_path", "?")}: {len(m)} regions; the model takes at most '
                                   f'{self.region_encoder.max_regions} per image')
+            kind = [r['kind'] for r in s.metainfo.get('region_prompts', [])] if m is not None else []
+            if m is not None and len(kind) != len(m):
+                raise PromptError(f'{s.metainfo.get("img_path", "?")}: {len(m)} region masks but {len(kind)} '
+                                  'region_prompts (each region needs its kind)')
             masks.append(m)
-            kinds.append([r['kind'] for r in s.metainfo.get('region_prompts', [])] if m is not None else [])
+            kinds.append(kind)
         return self.region_encoder(inputs['images'], masks, kinds)
 
     def embed(self, input_ids: Tensor, pixel_values: Optional[Tensor],
@@ -187,6 +193,9 @@ class VisionLLM(BaseModel):
             if r is None or not len(r):
                 raise PromptError(f'sample {bi}: the prompt has {len(pos)} {self.region_encoder.token} token(s) but '
                                   'no region was given (region_masks)')
+            if len(pos) % len(r):
+                raise PromptError(f'sample {bi}: {len(pos)} {self.region_encoder.token} tokens for {len(r)} regions; '
+                                  'each message lists every region once, in order')
             rows.append(torch.full_like(pos, bi))
             cols.append(pos)
             feats.append(r[torch.arange(len(pos), device=r.device) % len(r)])

@@ -33,6 +33,16 @@ def _check_xy(name: str, xy, w: float, h: float) -> None:
 
 def check_region(i: int, region: dict, ori_shape: Tuple[int, int]) -> None:
     """PromptError naming region ``i`` when it is malformed, degenerate, empty or outside the image."""
+    try:
+        _check_region(i, region, ori_shape)
+    except (TypeError, ValueError) as e:  # e.g. a box of strings, ragged points
+        if isinstance(e, PromptError):
+            raise
+        raise PromptError(f'region {i + 1}: malformed {region.get("kind") if isinstance(region, dict) else region!r} '
+                          f'region ({e})') from None
+
+
+def _check_region(i: int, region: dict, ori_shape: Tuple[int, int]) -> None:
     name = f'region {i + 1}'
     kind = region.get('kind') if isinstance(region, dict) else None
     if kind not in REGION_KINDS:
@@ -198,17 +208,20 @@ class BuildRegionConversation(BaseTransform):
         labels = np.asarray(results['gt_bboxes_labels'])
         names = list(results['dataset_classes'])
         rng = None if self.test_mode else np.random
+        boxes = results['gt_bboxes']
+        boxes = np.asarray(boxes.tensor if hasattr(boxes, 'tensor') else boxes, np.float64)
         if 'region_instance' in results:
             obj = int(results['region_instance'])
-            if not ok[obj]:
-                raise BadSampleError(src, 'region_instance', f'instance {obj} has no mask pixels after resizing')
+            if not ok[obj]:  # an object smaller than a pixel of the resized image: the pixel at its box's centre
+                h, w = masks.shape[1:]
+                cx, cy = (boxes[obj, :2] + boxes[obj, 2:]) / 2
+                masks[obj, min(int(cy), h - 1), min(int(cx), w - 1)] = True
+                ok[obj] = True
         elif ok.any():
             obj = int(np.random.choice(np.nonzero(ok)[0]))
         else:
             raise BadSampleError(src, 'gt_masks', 'no instance with a mask to draw a region from')
         kind = results.get('region_kind') or str(np.random.choice(self.kinds, p=self.kind_p))
-        boxes = results['gt_bboxes']
-        boxes = np.asarray(boxes.tensor if hasattr(boxes, 'tensor') else boxes, np.float64)
         region = region_from_mask(masks[obj], kind, rng, boxes[obj])  # a box prompt is the annotated box
         h, w = masks.shape[1:]
         results['region_masks'] = rasterize_regions([region], (h, w), (h, w))
