@@ -70,6 +70,7 @@ def main():
     objs = [a for a in coco['annotations'] if not a.get('iscrowd') and a.get('segmentation')]
     objs = objs[:args.max_objects] if args.max_objects else objs
     ious = np.zeros((len(objs), args.clicks))
+    scored = np.zeros(len(objs), bool)  # objects whose mask has pixels at the file's size
     with friendly_errors(args.config):
         inf = VisionLLMInferencer(cfg, args.checkpoint, device=args.device)
         for i, a in enumerate(objs):
@@ -78,6 +79,7 @@ def main():
             gt = decode_segmentation(a['segmentation'], im['height'], im['width'])
             if not gt.any():
                 continue
+            scored[i] = True
             clicks = [list(interior_point(gt))]
             for k in range(args.clicks):
                 res = inf.interactive_segment(path, [dict(kind='point', points=clicks)])
@@ -89,12 +91,12 @@ def main():
                     break
                 clicks.append(list(nxt))
     unseen = np.array([names[a['category_id']] in held_out for a in objs])
-    out = {f'mIoU@{k + 1}click': round(float(ious[:, k].mean()), 4) for k in range(args.clicks)}
-    for split, keep in (('seen', ~unseen), ('unseen', unseen)):
+    out = {f'mIoU@{k + 1}click': round(float(ious[scored, k].mean()), 4) for k in range(args.clicks)}
+    for split, keep in (('seen', ~unseen & scored), ('unseen', unseen & scored)):
         if keep.any():
             out.update({f'{split}_mIoU@{k + 1}click': round(float(ious[keep, k].mean()), 4)
                         for k in range(args.clicks)})
-    out['objects'] = len(objs)
+    out['objects'] = int(scored.sum())
     print(json.dumps(out))
     if args.out:
         with open(args.out, 'w') as f:

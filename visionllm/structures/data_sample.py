@@ -11,7 +11,7 @@ Field names follow mmdet / mmseg / mmpose (``gt_instances``, ``pred_instances``,
 - ``pred_pose``: the pose decoder's instances (boxes, scores and ``keypoints`` [N, K, 2],
   ``keypoint_scores`` [N, K]); the detection decoder's ``pred_instances`` stay as it wrote them.
 - ``region_masks``: visual prompts, bool [R, h, w] at the resized image (``img_shape``); ``region_prompts``:
-  their descriptions (kind, box / clicks / scribble points in the ``ori_shape`` frame).
+  their descriptions (kind, box / clicks / scribble points in the ``ori_shape`` frame; in training, after any flip).
 - ``img_path``, ``img_id``, ``ori_shape``, ``img_shape``, ``scale_factor``, ``num_tiles``.
 """
 from mmengine.structures import BaseDataElement, InstanceData, PixelData
