@@ -12,12 +12,25 @@ from visionllm.registry import METRICS
 from .text_metrics import normalize_answer
 
 
-def _held_out(held_out: Sequence[str], held_out_file: Optional[str]) -> set:
-    names = set(held_out)
-    if held_out_file:
-        with open(held_out_file) as f:
-            names |= set(json.load(f).get('held_out', []))
-    return names
+class HeldOutSplitMixin(BaseMetric):
+    """A metric whose per-item values are also averaged over seen and held-out names (``held_out``: names, or
+    a JSON file with a ``held_out`` list such as the synthetic data's ``meta.json``)."""
+
+    def __init__(self, held_out: Sequence[str] = (), held_out_file: Optional[str] = None, **kwargs):
+        super().__init__(**kwargs)
+        self.held_out = set(held_out)
+        if held_out_file:
+            with open(held_out_file) as f:
+                self.held_out |= set(json.load(f).get('held_out', []))
+
+    def split_means(self, rows: list, key: str, seen_key: str, unseen_key: str) -> Dict[str, float]:
+        """Means of ``(name, value)`` rows overall and over seen / held-out names (splits without rows left out)."""
+        out = {}
+        for k, part in ((key, rows), (seen_key, [r for r in rows if r[0] not in self.held_out]),
+                        (unseen_key, [r for r in rows if r[0] in self.held_out])):
+            if part:
+                out[k] = round(float(np.mean([r[1] for r in part])), 4)
+        return out
 
 
 def answer_names(text: str) -> List[str]:
@@ -26,14 +39,10 @@ def answer_names(text: str) -> List[str]:
 
 
 @METRICS.register_module()
-class RegionRecognitionAccuracy(BaseMetric):
+class RegionRecognitionAccuracy(HeldOutSplitMixin):
     """Share of regions whose name the answer gives (``region-caption``: the k-th name written for the k-th
     region, compared after :func:`normalize_answer`), overall and over seen / held-out names."""
     default_prefix = 'region'
-
-    def __init__(self, held_out: Sequence[str] = (), held_out_file: Optional[str] = None, **kwargs):
-        super().__init__(**kwargs)
-        self.held_out = _held_out(held_out, held_out_file)
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for s in data_samples:
@@ -44,12 +53,7 @@ class RegionRecognitionAccuracy(BaseMetric):
                 self.results.append((name, float(k < len(said) and said[k] == normalize_answer(name))))
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
-        out = {}
-        for key, rows in (('accuracy', results), ('seen_accuracy', [r for r in results if r[0] not in self.held_out]),
-                          ('unseen_accuracy', [r for r in results if r[0] in self.held_out])):
-            if rows:
-                out[key] = round(float(np.mean([r[1] for r in rows])), 4)
-        return out
+        return self.split_means(results, 'accuracy', 'seen_accuracy', 'unseen_accuracy')
 
 
 def decode_segmentation(seg, h: int, w: int) -> np.ndarray:
@@ -65,16 +69,12 @@ def decode_segmentation(seg, h: int, w: int) -> np.ndarray:
 
 
 @METRICS.register_module()
-class InteractiveSegMetric(BaseMetric):
+class InteractiveSegMetric(HeldOutSplitMixin):
     """Mean IoU of the prompted object's mask (``interactive-seg``): per region, the highest-scoring predicted
     mask of its group against the object's mask (``region_gt``, decoded from the annotation file's
     ``segmentation`` at the original size); reported per region kind (``box_mIoU`` is mIoU at 1 box,
     ``point_mIoU`` at 1 click) and over seen / held-out names."""
     default_prefix = 'interactive'
-
-    def __init__(self, held_out: Sequence[str] = (), held_out_file: Optional[str] = None, **kwargs):
-        super().__init__(**kwargs)
-        self.held_out = _held_out(held_out, held_out_file)
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for s in data_samples:
@@ -102,26 +102,20 @@ class InteractiveSegMetric(BaseMetric):
         for kind, name, iou in results:
             by_kind[kind].append((name, iou))
         for kind, rows in sorted(by_kind.items()):
-            out[f'{kind}_mIoU'] = round(float(np.mean([r[1] for r in rows])), 4)
-            for split, keep in (('seen', lambda n: n not in self.held_out), ('unseen', lambda n: n in self.held_out)):
-                part = [r[1] for r in rows if keep(r[0])]
-                if part:
-                    out[f'{kind}_{split}_mIoU'] = round(float(np.mean(part)), 4)
+            out.update(self.split_means(rows, f'{kind}_mIoU', f'{kind}_seen_mIoU', f'{kind}_unseen_mIoU'))
         return out
 
 
 @METRICS.register_module()
-class CountingMAE(BaseMetric):
+class CountingMAE(HeldOutSplitMixin):
     """Counting by example (``detect-by-example``): the count is the number of detections of the region's group
     scoring at least ``score_thr``; mean absolute error against the number of objects of the exemplar's
     category in the image (the sample's ground truth), overall and over seen / held-out names."""
     default_prefix = 'count'
 
-    def __init__(self, score_thr: float = 0.3, held_out: Sequence[str] = (), held_out_file: Optional[str] = None,
-                 **kwargs):
+    def __init__(self, score_thr: float = 0.3, **kwargs):
         super().__init__(**kwargs)
         self.score_thr = score_thr
-        self.held_out = _held_out(held_out, held_out_file)
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for s in data_samples:
@@ -132,9 +126,4 @@ class CountingMAE(BaseMetric):
             self.results.append((s['region_names'][0], abs(n - len(s['gt_instances']['labels']))))
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
-        out = {}
-        for key, rows in (('MAE', results), ('seen_MAE', [r for r in results if r[0] not in self.held_out]),
-                          ('unseen_MAE', [r for r in results if r[0] in self.held_out])):
-            if rows:
-                out[key] = round(float(np.mean([r[1] for r in rows])), 4)
-        return out
+        return self.split_means(results, 'MAE', 'seen_MAE', 'unseen_MAE')
