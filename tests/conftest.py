@@ -56,7 +56,7 @@ def tiny_config(path: str, synth_root: str, tokenizer_dir: str, work_dir: str, i
     for template in ('data/my_coco/', 'data/my_seg/', 'data/my_kpt/'):  # the custom-data templates
         d = _replace(d, template, synth_root.rstrip('/') + '/')
     d = _replace(d, 'data/tokenizers/synthetic-bpe', tokenizer_dir)
-    cfg = Config(d)
+    cfg = Config(d, format_python_code=False)  # no yapf: dumps and the Runner's copies of the text are quick
     cfg.work_dir = work_dir
     cfg.train_cfg.max_iters = iters
     cfg.train_cfg.val_interval = iters

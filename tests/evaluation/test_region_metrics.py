@@ -45,13 +45,19 @@ def test_interactive_gt_from_rle():
 
 
 def test_region_recognition_reads_one_name_per_region():
-    metric = RegionRecognitionAccuracy(held_out=['orange circle'])
-    metric.process(None, [dict(task='region-caption', pred_text='Red circle.', region_names=['red circle']),
-                          dict(task='region-caption', pred_text='blue star, orange circle.',
-                               region_names=['blue square', 'orange circle']),
-                          dict(task='region-caption', pred_text='', region_names=['orange circle'])])
-    out = metric.compute_metrics(metric.results)
-    assert out == dict(accuracy=0.5, seen_accuracy=0.5, unseen_accuracy=0.5)
+    from mmengine.evaluator import Evaluator
+    evaluator = Evaluator([RegionRecognitionAccuracy(held_out=['orange circle'])])
+    samples = [dict(task='region-caption', pred_text='Red circle.', region_names=['red circle']),
+               dict(task='region-caption', pred_text='blue star, orange circle.',
+                    region_names=['blue square', 'orange circle']),
+               dict(task='region-caption', pred_text='', region_names=['orange circle'])]
+    evaluator.process(samples[:2], {})  # as tools/test.py runs it: per batch, then evaluate(len(dataset))
+    evaluator.process(samples[2:], {})
+    out = evaluator.evaluate(len(samples))
+    assert out == {'region/accuracy': 0.5, 'region/seen_accuracy': 0.5, 'region/unseen_accuracy': 0.5}
+    perfect = Evaluator([RegionRecognitionAccuracy(held_out=['orange circle'])])
+    perfect.process([dict(s, pred_text=', '.join(s['region_names'])) for s in samples], {})
+    assert perfect.evaluate(len(samples))['region/accuracy'] == 1.0
 
 
 def test_counting_mae_counts_detections_above_the_threshold():

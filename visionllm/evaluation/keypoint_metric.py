@@ -63,15 +63,24 @@ class OVCocoKeypointMetric(PoseCocoMetric):
                     scores[:, self.keypoint_names.index(n)] = src_scores[:, j]
             boxes = pred['bboxes'].cpu().numpy()
             box_scores = pred['scores'].cpu().numpy()
+            start = len(self.results)
             for n in range(len(kps)):  # one entry per instance: mmpose de-duplicates results by `id`
                 super().process(data_batch, [dict(
                     id=int(s['img_id']) * 100000 + n, img_id=s['img_id'], category_id=self.category['id'],
                     ori_shape=s['ori_shape'], gt_instances={},
                     pred_instances=dict(keypoints=kps[n:n + 1], keypoint_scores=scores[n:n + 1],
                                         bboxes=boxes[n:n + 1], bbox_scores=box_scores[n:n + 1]))])
+            # one result per sample (its instances' entries together): mmengine keeps only the first
+            # len(dataset) results when it collects them
+            instances = self.results[start:]
+            del self.results[start:]
+            if instances:
+                self.results.append(instances)
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
+        """``results``: per sample, the list of its instances' entries."""
         seen, self._pose_samples = self._pose_samples, 0
+        results = [r for sample in results for r in sample]
         if not results:
             if not seen:
                 return {}

@@ -49,11 +49,14 @@ class RegionRecognitionAccuracy(HeldOutSplitMixin):
             if s.get('task') != 'region-caption':
                 continue
             said = answer_names(s.get('pred_text', ''))
-            for k, name in enumerate(s['region_names']):
-                self.results.append((name, float(k < len(said) and said[k] == normalize_answer(name))))
+            # one result per sample (mmengine keeps only the first len(dataset) results): its regions' scores
+            self.results.append([(name, float(k < len(said) and said[k] == normalize_answer(name)))
+                                 for k, name in enumerate(s['region_names'])])
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
-        return self.split_means(results, 'accuracy', 'seen_accuracy', 'unseen_accuracy')
+        """``results``: per sample, a (name, correct) pair per region."""
+        return self.split_means([r for sample in results for r in sample], 'accuracy', 'seen_accuracy',
+                                'unseen_accuracy')
 
 
 def decode_segmentation(seg, h: int, w: int) -> np.ndarray:
