@@ -7,7 +7,17 @@ import pytest
 import torch
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-torch.set_num_threads(2)
+# pytest-xdist runs two workers on the 2 cores (scripts/run_tests.sh): one thread each; alone, both cores
+THREADS = 1 if os.environ.get('PYTEST_XDIST_WORKER') else 2
+torch.set_num_threads(THREADS)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (for a torchrun rendezvous or a test server)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
 
 
 @pytest.fixture(autouse=True, scope='session')

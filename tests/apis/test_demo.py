@@ -3,7 +3,6 @@ real browser (the system's Chromium, driven by Selenium)."""
 import os
 import os.path as osp
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -12,15 +11,9 @@ import urllib.request
 import numpy as np
 import pytest
 
-from tests.conftest import REPO, tiny_config
+from tests.conftest import REPO, free_port, tiny_config
 
 JOINT = 'configs/visionllm/visionllm_internvl-tiny_stage2-joint_1xb8-3k_synthetic.py'  # every decoder family
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope='module')
@@ -32,7 +25,7 @@ def server(synth_root, tokenizer_dir, tmp_path_factory):
         cfg.model.decoders[fam].test_cfg.num_inference_steps = 2
     cfg.model.decoders.pose.test_cfg.score_thr = 0.0
     cfg.dump(str(tmp / 'demo_cfg.py'))
-    port = _free_port()
+    port = free_port()
     log = open(tmp / 'server.log', 'w')
     proc = subprocess.Popen([sys.executable, osp.join(REPO, 'tools/demo.py'), str(tmp / 'demo_cfg.py'), '--port',
                              str(port), '--examples', synth_root], cwd=REPO, stdout=log, stderr=subprocess.STDOUT,

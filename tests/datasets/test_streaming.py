@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.conftest import tiny_config
+from tests.conftest import free_port, tiny_config
 from tests.tools.test_cli import run
 
 MAIN = 'configs/visionllm/visionllm_internvl-tiny_det-text_1xb8-1.8k_synthetic.py'
@@ -200,7 +200,7 @@ def test_runner_trains_from_shards_and_resumes_exactly(synth_root, tokenizer_dir
     cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None  # training only: validation reads the
     cfg.default_hooks.checkpoint.interval = 2  # map-style splits, tested elsewhere
     cfg.custom_imports = dict(imports=['tests.datasets.stream_keys_hook'], allow_failed_imports=False)
-    port = str(29500 + os.getpid() % 1000 + 7)
+    port = str(free_port())
     keys = {}
     for name in ('straight', 'resumed'):
         cfg.custom_hooks = [dict(type='StreamStateHook'), dict(type='StreamKeysHook', out=str(tmp_path / name))]

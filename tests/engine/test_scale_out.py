@@ -8,7 +8,7 @@ import sys
 import pytest
 import torch
 
-from tests.conftest import REPO, tiny_config
+from tests.conftest import REPO, free_port, tiny_config
 
 TEXT_CFG = 'configs/visionllm/visionllm_internvl-tiny_text_1xb8-2k_synthetic.py'
 MAIN_CFG = 'configs/visionllm/visionllm_internvl-tiny_det-text_1xb8-1.8k_synthetic.py'
@@ -51,7 +51,7 @@ def _config(tmp_path, synth_root, tokenizer_dir, batch_size: int) -> str:
 
 
 def _run(args, nproc: int = 1):
-    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1', MASTER_PORT=str(29500 + os.getpid() % 1000))
+    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1', MASTER_PORT=str(free_port()))
     cmd = [sys.executable, 'tools/train.py', *args] if nproc == 1 else \
         [sys.executable, '-m', 'torch.distributed.run', f'--nproc_per_node={nproc}', '--master_port',
          env['MASTER_PORT'], 'tools/train.py', *args, '--launcher', 'pytorch']
@@ -179,7 +179,7 @@ def test_every_tiny_config_trains_under_ddp(tmp_path, synth_root, tokenizer_dir)
         cfg.custom_hooks = [h for h in cfg.custom_hooks if h['type'] in ('BadSampleHook', 'ThroughputHook')]
         paths.append(str(tmp_path / f'{i}_{osp.basename(config)}'))
         cfg.dump(paths[-1])
-    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1', MASTER_PORT=str(29500 + os.getpid() % 1000))
+    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1', MASTER_PORT=str(free_port()))
     r = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_port',
                         env['MASTER_PORT'], 'tests/engine/ddp_configs_worker.py', *paths],
                        cwd=REPO, env=env, capture_output=True, text=True, timeout=900)

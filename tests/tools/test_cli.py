@@ -7,14 +7,14 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO, tiny_config
+from tests.conftest import REPO, THREADS, tiny_config
 
 TEXT_CFG = 'configs/visionllm/visionllm_internvl-tiny_text_1xb8-2k_synthetic.py'
 DET_CFG = 'configs/visionllm/visionllm_internvl-tiny_det_1xb8-2k_synthetic.py'
 
 
 def run(args, timeout=600):
-    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='2')
+    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS=str(THREADS))
     return subprocess.run([sys.executable, *args], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=timeout)
 
