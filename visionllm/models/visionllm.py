@@ -234,13 +234,13 @@ class VisionLLM(BaseModel):
         input_ids, _, mask = self.sequences(data_samples, inputs['num_tiles'])
         regions = self.region_features(inputs, data_samples)
         hidden, logits, _ = self.mllm.forward_llm(self.embed(input_ids, inputs['pixel_values'], regions),
-                                                  self.superlink.attention_mask(input_ids, mask))
+                                                  self.superlink.attention_mask(input_ids, mask),
+                                                  self.superlink.position_ids(input_ids, mask))
         return logits
 
     def loss(self, inputs: dict, data_samples: List[VisionLLMDataSample]) -> Dict[str, Tensor]:
         input_ids, labels, mask = self.sequences(data_samples, inputs['num_tiles'])
-        target = torch.full_like(labels, IGNORE_INDEX)
-        target[:, :-1] = labels[:, 1:]
+        target = self.superlink.next_token_targets(input_ids, labels, IGNORE_INDEX)
         learn = target != IGNORE_INDEX
         regions = self.region_features(inputs, data_samples)
         embeds = self.embed(input_ids, inputs['pixel_values'], regions)
@@ -277,7 +277,7 @@ class VisionLLM(BaseModel):
         [B, L]), run in length buckets; rows past a sample's length are not meaningful."""
 
         def run(e: Tensor, ids: Tensor, m: Tensor) -> Tensor:
-            return self.mllm.forward_llm(e, self.superlink.attention_mask(ids, m),
+            return self.mllm.forward_llm(e, self.superlink.attention_mask(ids, m), self.superlink.position_ids(ids, m),
                                          logits_mask=torch.zeros_like(m, dtype=torch.bool))[0]
 
         groups = length_buckets(mask.sum(1).tolist(), self.llm_length_buckets)
@@ -393,7 +393,7 @@ class VisionLLM(BaseModel):
 
         def step_logprobs(gens: List[List[int]]) -> Tensor:
             ids, mask, _, hidden = read(gens)
-            last = hidden[torch.arange(len(gens), device=self.device), mask.sum(1) - 1]
+            last = hidden[torch.arange(len(gens), device=self.device), self.superlink.last_text_index(ids, mask)]
             return F.log_softmax(self.mllm.model.lm_head(last).float(), -1)
 
         best = beam_search(step_logprobs, options.num_beams, self.token_budget(sample), self.tokenizer.eos_token_id,

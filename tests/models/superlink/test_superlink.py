@@ -141,8 +141,9 @@ def test_group_slot_attention_mask(model):
     for k in range(8):   # slot k sees the name, the routing token and slots 0..k only
         row = m[r + 1 + k]
         assert row[start:r + 2 + k].all() and row.sum() == (r + 2 + k - start)
-    text_row = m[r + 9]  # the ',' after the slots: plain causal
-    assert text_row[:r + 10].all() and not text_row[r + 10:].any()
+    text_row = m[r + 9]  # the ',' after the slots: causal over the text, no slot
+    assert text_row[:r + 1].all() and not text_row[r + 1:r + 9].any() and text_row[r + 9]
+    assert not text_row[r + 10:].any()
     causal = SuperLink(families=dict(det=dict(tokens=['[DET]'], num_queries=8), seg=dict(tokens=['[SEG]'],
                                      num_queries=8)), slot_attention='causal')
     causal.bind(tok, 8)
@@ -191,7 +192,8 @@ def test_free_generation_slots_match_one_teacher_forced_forward(model):
     full, _ = sl.expand(prompt + out.token_ids[0], [0] * 1000)
     full = torch.tensor([full])
     with torch.no_grad():
-        h, _, _ = model.mllm.forward_llm(model.embed(full, None), sl.attention_mask(full, torch.ones_like(full)))
+        h, _, _ = model.mllm.forward_llm(model.embed(full, None), sl.attention_mask(full, torch.ones_like(full)),
+                                         sl.position_ids(full, torch.ones_like(full)))
     ref = sl.gather(h, full)['det']
     n = len(out.conditions['det'])
     assert torch.allclose(out.conditions['det'].embeddings, ref.embeddings[:n], atol=1e-4)
@@ -274,3 +276,35 @@ def test_names_with_delimiters_round_trip_through_the_answer(model):
     conds = sl.gather(torch.zeros(1, ids.shape[1], model.mllm.hidden_size), ids)
     assert conds['det'].names == names
 
+
+
+def test_slots_beside_text_positions_targets_and_last_index(model):
+    """Under 'group': text positions skip the slots (slot k at its routing token's position + 1 + k), the
+    token after a group is the routing token's target, slots learn nothing; left padding counts nothing."""
+    sl, tok = model.superlink, model.tokenizer
+    text = tok('Results: red circle[DET], sky[SEG].', add_special_tokens=False).input_ids
+    ids, labels = sl.expand(text, text, -100)
+    ids_t, pad = torch.tensor([[tok.pad_token_id] * 3 + ids]), torch.tensor([[0] * 3 + [1] * len(ids)])
+    pos = sl.position_ids(ids_t, pad)[0, 3:].tolist()
+    is_slot = [i == sl.placeholder_id for i in ids]
+    assert [p for p, s in zip(pos, is_slot) if not s] == list(range(len(text)))
+    r = ids.index(tok.convert_tokens_to_ids('[DET]'))
+    assert pos[r + 1:r + 9] == [pos[r] + 1 + k for k in range(8)] and pos[r + 9] == pos[r] + 1
+    target = sl.next_token_targets(torch.tensor([ids]), torch.tensor([labels]))[0].tolist()
+    assert target[r] == ids[r + 9] == tok.convert_tokens_to_ids(',')  # the ',' is learnt at [DET]
+    assert all(t == -100 for t in target[r + 1:r + 9])
+    assert [t for t, s in zip(target, is_slot) if not s][:-1] == text[1:]  # the text's own shift
+    assert sl.last_text_index(torch.tensor([ids[:r + 9]]), torch.ones(1, r + 9)).item() == r
+
+
+def test_text_hidden_states_do_not_depend_on_the_slots(model):
+    """Under 'group' the text's hidden states equal those of the same text without slots (run alone)."""
+    sl, tok = model.superlink, model.tokenizer
+    text = tok('Results: red circle[DET], blue star[DET].', add_special_tokens=False).input_ids
+    ids = torch.tensor([sl.expand(text, text, -100)[0]])
+    plain = torch.tensor([text])
+    with torch.no_grad():
+        h, _, _ = model.mllm.forward_llm(model.embed(ids, None), sl.attention_mask(ids, torch.ones_like(ids)),
+                                         sl.position_ids(ids, torch.ones_like(ids)))
+        h0, _, _ = model.mllm.forward_llm(model.mllm.embed_tokens(plain))  # no slots to fill
+    assert torch.allclose(h[0][ids[0] != sl.placeholder_id], h0[0], atol=1e-5)

@@ -4,7 +4,9 @@ Each step feeds every sample its pending inputs: the last generated token, follo
 query bank when that token is a routing token. Samples with fewer pending inputs are right-padded
 inside the step and the padding is masked out of the attention for all later steps; position ids
 count only real inputs, so every sample sees exactly the sequence it would see alone. Inserted slots
-get the same attention pattern as in training (``SuperLink.attention_mask``).
+get the same attention pattern and positions as in training (``SuperLink.attention_mask`` /
+``position_ids``); with slots beside the text (``slot_attention='group'``) the token after a routing
+token is read at the routing token, and later tokens do not attend to the slots.
 """
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Union
@@ -44,13 +46,18 @@ def generate_with_queries(mllm, superlink, inputs_embeds: Tensor, attention_mask
     budgets = [int(max_new_tokens)] * B if isinstance(max_new_tokens, int) else [int(n) for n in max_new_tokens]
     dev = inputs_embeds.device
     mask = attention_mask.long()
-    pos = (mask.cumsum(-1) - 1).clamp(min=0)
-    last_idx = torch.full((B, ), inputs_embeds.shape[1] - 1, device=dev)
+    pos = superlink.position_ids(prompt_ids, mask)
+    if pos is None:
+        pos = (mask.cumsum(-1) - 1).clamp(min=0)
+    last_idx = superlink.last_text_index(prompt_ids, mask)
     _, logits, cache = mllm.forward_llm(inputs_embeds, superlink.attention_mask(prompt_ids, mask), pos,
                                         use_cache=True, logits_mask=_at(last_idx, inputs_embeds.shape[1]))
+    beside = superlink.slots_beside_text  # later text sees no slot: their KV entries leave the 2D mask
+    if beside:
+        mask = mask * (prompt_ids != superlink.placeholder_id)
     # KV-cache index of every token of each sample's sequence (prompt + generated), for group masks
     token_kv = [attention_mask[b].nonzero().flatten().tolist() for b in range(B)]
-    next_pos = pos[:, -1] + 1
+    next_pos = pos.gather(1, last_idx[:, None])[:, 0] + 1
     out_ids: List[List[int]] = [[] for _ in range(B)]
     done = [False] * B
     groups: Dict[str, list] = {}
@@ -94,11 +101,15 @@ def generate_with_queries(mllm, superlink, inputs_embeds: Tensor, attention_mask
         attn = mask
         if any(q is not None for q in banks):
             attn = _step_mask(superlink, mask, past, width, banks, steps, prompt_lists, out_ids, token_kv)
+        # the next token is read at the step's token (a routing token, not its slots) when slots are beside text
         hidden, logits, cache = mllm.forward_llm(step, attn, step_pos, cache=cache, use_cache=True,
-                                                 logits_mask=_at((n - 1).clamp(min=0), width))
-        next_pos = next_pos + n
+                                                 logits_mask=_at(torch.zeros_like(n) if beside else
+                                                                 (n - 1).clamp(min=0), width))
+        next_pos = next_pos + ((n > 0).long() if beside else n)
         for b, q in enumerate(banks):
             if q is not None:
+                if beside:
+                    mask[b, past + 1:past + 1 + q.shape[0]] = 0
                 f = superlink.id_to_family[steps[b][0]]
                 seq = prompt_lists[b] + out_ids[b]
                 start = superlink.name_start(seq, len(seq) - 1)

@@ -29,9 +29,12 @@ class SuperLink(BaseModule):
         placeholder: the query-slot token.
         slot_attention: ``'group'``: query slots attend only to their own group (the name before the
             routing token, the routing token and the group's earlier slots), so a group's condition is a
-            function of its name alone, whatever else the prompt lists; ``'causal'``: plain causal
-            attention over the whole sequence (VisionLLM v2's choice, suited to a pretrained LLM).
-            Text tokens always attend causally to everything before them, slots included.
+            function of its name alone, whatever else the prompt lists; and the slots are a side branch of
+            the text: text tokens do not attend to them, text positions (RoPE) do not count them, and the
+            token after a group is predicted at its routing token, which sees the whole request and the
+            names written so far (:meth:`position_ids`, :meth:`next_token_targets`). ``'causal'``: plain
+            causal attention over the whole sequence, slots included (VisionLLM v2's choice, suited to a
+            pretrained LLM); the token after a group is then predicted at its last slot.
     """
 
     def __init__(self, families: Dict[str, dict], placeholder: str = '[EMB]', slot_attention: str = 'group',
@@ -200,17 +203,63 @@ class SuperLink(BaseModule):
         start = self.name_start(ids, route_pos) if start is None else start
         return unescape_name(self.tokenizer.decode(list(ids[start:route_pos])).strip())
 
+    # ---- the text's view of the sequence (slots as a side branch under 'group') ---------------------------
+    @property
+    def slots_beside_text(self) -> bool:
+        """True when text tokens neither see nor count the query slots (``slot_attention='group'``)."""
+        return self.slot_attention == 'group'
+
+    def position_ids(self, input_ids: Tensor, padding_mask: Tensor) -> Optional[Tensor]:
+        """Position ids [B, L] (left or right padding): text tokens numbered without the slots, the k-th slot
+        of a group at its routing token's position + 1 + k; None (the LLM's own 0..L-1) under ``'causal'``."""
+        if not self.slots_beside_text:
+            return None
+        slot = input_ids == self.placeholder_id
+        text = ~slot & padding_mask.bool()
+        pos = text.long().cumsum(1) - 1
+        seen = slot.long().cumsum(1)
+        since_text = seen - torch.where(text, seen, torch.zeros_like(seen)).cummax(1).values  # k + 1 on slot k
+        return (pos + torch.where(slot, since_text, torch.zeros_like(pos))).clamp(min=0)
+
+    def next_token_targets(self, input_ids: Tensor, labels: Tensor, ignore_index: int = -100) -> Tensor:
+        """Next-token targets [B, L] of labels [B, L]: position i learns the label of the next position; under
+        ``'group'`` the next *text* position, so a routing token learns the token after its group's slots,
+        and slots learn nothing."""
+        target = torch.full_like(labels, ignore_index)
+        if not self.slots_beside_text:
+            target[:, :-1] = labels[:, 1:]
+            return target
+        B, L = input_ids.shape
+        slot = input_ids == self.placeholder_id
+        idx = torch.where(slot, L, torch.arange(L, device=input_ids.device).expand(B, L))
+        nearest = torch.flip(torch.cummin(torch.flip(idx, [1]), 1).values, [1])  # first text index >= i
+        nxt = torch.cat([nearest[:, 1:], torch.full_like(nearest[:, :1], L)], 1)  # first text index > i
+        ok = (nxt < L) & ~slot
+        target[ok] = labels.gather(1, nxt.clamp(max=L - 1))[ok]
+        return target
+
+    def last_text_index(self, input_ids: Tensor, padding_mask: Tensor) -> Tensor:
+        """Index [B] of each row's last real position whose hidden state predicts the next token: the last
+        real token, or under ``'group'`` the last real text token (a routing token rather than its slots)."""
+        real = padding_mask.bool()
+        if self.slots_beside_text:
+            real = real & (input_ids != self.placeholder_id)
+        col = torch.arange(input_ids.shape[1], device=input_ids.device).expand_as(input_ids)
+        return torch.where(real, col, torch.full_like(col, -1)).max(1).values
+
     # ---- attention ----------------------------------------------------------------------------------
     def attention_mask(self, input_ids: Tensor, padding_mask: Tensor) -> Tensor:
         """LLM attention mask for ids [B, L] and a 2D padding mask [B, L]. With ``slot_attention='group'``:
-        [B, 1, L, L] (bool, True = may attend), causal over real tokens, every row sees itself, each query
-        slot only its group (see class docstring). With ``'causal'``: the 2D padding mask itself, so the
-        LLM builds its own causal mask and SDPA / FlashAttention kernels take their causal fast path."""
+        [B, 1, L, L] (bool, True = may attend), causal over real tokens, every row sees itself, text rows no
+        slot, each query slot only its group (see class docstring). With ``'causal'``: the 2D padding mask
+        itself, so the LLM builds its own causal mask and SDPA / FlashAttention kernels take their causal
+        fast path."""
         if self.slot_attention == 'causal':
             return padding_mask
         B, L = input_ids.shape
         dev = input_ids.device
         mask = torch.ones(L, L, dtype=torch.bool, device=dev).tril()[None] & padding_mask.bool()[:, None, :]
+        mask &= ~(input_ids == self.placeholder_id)[:, None, :]  # text rows: no slot (slot rows are set below)
         mask |= torch.eye(L, dtype=torch.bool, device=dev)[None]
         if self.slot_attention == 'group':
             rows = input_ids.tolist()
