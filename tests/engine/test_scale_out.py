@@ -20,7 +20,8 @@ def _equal_length_data(root: str, tokenizer_dir: str) -> str:
     from transformers import AutoTokenizer
     tok = AutoTokenizer.from_pretrained(tokenizer_dir)
     rows = [json.loads(line) for line in open(osp.join(root, 'conversations/vqa_train.jsonl'))]
-    rows = [r for r in rows if len(tok(r['conversations'][1]['value'], add_special_tokens=False).input_ids) == 1][:8]
+    rows = [r for r in rows if len(tok(' ' + r['conversations'][1]['value'],  # answers after a space (answer_space)
+                                         add_special_tokens=False).input_ids) == 1][:8]
     assert len(rows) == 8
     path = osp.join(root, 'conversations/vqa_equal.jsonl')
     with open(path, 'w') as f:

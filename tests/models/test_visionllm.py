@@ -5,7 +5,7 @@ import pytest
 def test_decoders_run_after_those_they_read():
     """Pose reads detection's instances: it runs after detection whatever the config order; a missing or
     circular requirement is a config error."""
-    from visionllm.models.visionllm import dependency_order
+    from visionllm.models.decoder_order import dependency_order
     from visionllm.utils.errors import ConfigError
     assert dependency_order({'pose': ('det', ), 'seg': (), 'det': ()}) == ['det', 'pose', 'seg']
     with pytest.raises(ConfigError, match="reads the predictions of a 'det' decoder"):

@@ -11,33 +11,13 @@ from visionllm.registry import MODELS
 from visionllm.structures import TaskConditions, VisionLLMDataSample
 from visionllm.utils.errors import ConfigError, PromptError
 
+from .decoder_order import dependency_order
 from .length_buckets import length_buckets
+from .lm_loss import lm_loss
 from .mllm.chat_template import IGNORE_INDEX, ChatTemplate
 from .superlink.beam_search import beam_search
 from .superlink.generation import generate_with_queries
 from .superlink.sampling import GenerationOptions, TokenPicker
-
-
-def dependency_order(requires: Dict[str, Tuple[str, ...]]) -> List[str]:
-    """Families ordered so that each comes after the families it requires (config order otherwise);
-    ConfigError for a missing requirement or a cycle."""
-    order: List[str] = []
-
-    def visit(family: str, path: Tuple[str, ...]) -> None:
-        if family in order:
-            return
-        if family in path:
-            raise ConfigError(f'decoders require each other in a cycle: {" -> ".join(path + (family, ))}')
-        for need in requires[family]:
-            if need not in requires:
-                raise ConfigError(f'decoder {family!r} reads the predictions of a {need!r} decoder, which the '
-                                  f'model does not have (decoders: {sorted(requires)})')
-            visit(need, path + (family, ))
-        order.append(family)
-
-    for family in requires:
-        visit(family, ())
-    return order
 
 
 @MODELS.register_module()
@@ -48,8 +28,11 @@ class VisionLLM(BaseModel):
         mllm: config of :class:`InternVLMLLM`.
         superlink: config of :class:`SuperLink` (families, queries per group).
         decoders: ``{family: decoder config}``; each family must exist in the super-link.
-        chat_template: kwargs of :class:`ChatTemplate` (``system``).
+        chat_template: kwargs of :class:`ChatTemplate` (``system``, ``answer_space``).
         loss_weights: ``{'lm': w, family: w}`` multipliers of each part's losses.
+        lm_loss_mean: ``'token'``: the LM loss is the mean over every answer token of the batch (long
+            answers, e.g. detection lists, dominate it); ``'sample'``: the mean over samples of each sample's
+            token mean, so a one-word VQA answer counts as much as a list of 30 names.
         max_length: longest token sequence accepted.
         test_cfg: ``max_new_tokens`` of free generation: an int, or ``{task: int, 'default': int}``; a
             sample whose request lists its groups (``gt_groups``: the names the answer must route, e.g.
@@ -77,7 +60,7 @@ class VisionLLM(BaseModel):
                  loss_weights: Optional[Dict[str, float]] = None, max_length: int = 2048,
                  test_cfg: Optional[dict] = None, touch_unused_decoders: bool = False,
                  frozen_modules: Sequence[str] = (), llm_length_buckets: int = 2,
-                 region_encoder: Optional[dict] = None, init_cfg=None):
+                 region_encoder: Optional[dict] = None, lm_loss_mean: str = 'token', init_cfg=None):
         super().__init__(data_preprocessor=MODELS.build(data_preprocessor or dict(type='VisionLLMDataPreprocessor')),
                          init_cfg=init_cfg)
         self.superlink = MODELS.build(superlink)
@@ -101,6 +84,9 @@ class VisionLLM(BaseModel):
                 num_queries=fam['num_queries']))
         self.decoder_order = dependency_order({f: tuple(d.requires) for f, d in self.decoders.items()})
         self.loss_weights = dict(loss_weights or {})
+        if lm_loss_mean not in ('token', 'sample'):
+            raise ConfigError(f"lm_loss_mean must be 'token' or 'sample', got {lm_loss_mean!r}")
+        self.lm_loss_mean = lm_loss_mean
         self.max_length = max_length
         self.test_cfg = dict(dict(max_new_tokens=64, answer_slack=16), **(test_cfg or {}))
         self.touch_unused_decoders = touch_unused_decoders
@@ -248,7 +234,7 @@ class VisionLLM(BaseModel):
         logits = self.mllm.model.lm_head(hidden[learn])
         losses = {}
         if learn.any():
-            losses['lm.loss'] = F.cross_entropy(logits.float(), target[learn]) * self.loss_weights.get('lm', 1.0)
+            losses['lm.loss'] = lm_loss(logits, target, learn, self.lm_loss_mean) * self.loss_weights.get('lm', 1.0)
         else:
             losses['lm.loss'] = hidden.sum() * 0.0
         conditions = self.superlink.gather(hidden, input_ids, embeds)

@@ -20,6 +20,9 @@ model = dict(
         gen=dict(tokens=['[GEN]'], num_queries=64),
         edit=dict(tokens=['[EDIT]'], num_queries=64))),
     decoders=dict(),
+    # the BPE is trained here without prefix space: answers after a space spell their first word as the prompts do
+    chat_template=dict(answer_space=True),
+    lm_loss_mean='sample',  # each answer counts once, however long (detection lists would outweigh VQA 90:1)
     max_length=1024,
     test_cfg=dict(max_new_tokens=48),
 )

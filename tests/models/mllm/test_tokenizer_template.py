@@ -71,3 +71,15 @@ def test_typed_special_tokens_in_a_question_are_text(tok):
     assert ids.count(det) == 1  # the answer's only
     assert ids.count(t.im_end) == 3 and ids.count(t.im_start) == 3  # system, user, assistant turns
     assert '[DET] mean? <|im_end|><|im_start|>assistant' in tok.decode(ids)
+
+
+def test_answer_space_spells_the_first_word_as_the_prompt_does(tok):
+    """With ``answer_space`` an answer's first word has the tokens it has inside a sentence."""
+    msgs = [dict(role='user', content='Is there a red circle?'), dict(role='assistant', content='red circle.')]
+    plain_ids, plain_labels = ChatTemplate(tok, system=None).encode(msgs)
+    ids, labels = ChatTemplate(tok, system=None, answer_space=True).encode(msgs)
+    answer = [i for i, lbl in zip(ids, labels) if lbl != IGNORE_INDEX][:-1]  # without <|im_end|>
+    assert answer == tok(' red circle.', add_special_tokens=False).input_ids
+    question = tok('Is there a red circle?', add_special_tokens=False).input_ids
+    assert answer[:2] == question[3:5]  # 'Ġred', 'Ġcircle' as in the question
+    assert [i for i, lbl in zip(plain_ids, plain_labels) if lbl != IGNORE_INDEX][:-1] != answer

@@ -15,12 +15,20 @@ IMAGE_PLACEHOLDER = '<image>'
 
 
 class ChatTemplate:
-    """Encode conversations to (input_ids, labels) with a given tokenizer."""
+    """Encode conversations to (input_ids, labels) with a given tokenizer.
+
+    Args:
+        answer_space: tokenize each assistant answer after a space (``' red circle.'``), so that with a
+            byte-level BPE without prefix space its first word is spelled with the same tokens as everywhere
+            else in the text (``Ġred``, not ``re`` ``d``); decoded answers are stripped. For a tokenizer trained
+            here from scratch; a pretrained LLM keeps its own template (False).
+    """
 
     def __init__(self, tokenizer, system: Optional[str] = 'You are a helpful assistant.',
-                 placeholders: Sequence[str] = ()):
+                 placeholders: Sequence[str] = (), answer_space: bool = False):
         self.tok = tokenizer
         self.system = system
+        self.answer_space = answer_space
         self.placeholders = {p: tokenizer.convert_tokens_to_ids(p) for p in placeholders}
         ids = tokenizer.convert_tokens_to_ids
         self.im_start, self.im_end = ids('<|im_start|>'), ids('<|im_end|>')
@@ -88,6 +96,8 @@ class ChatTemplate:
             if role == 'assistant':
                 last_open = add_generation_prompt and k == len(messages) - 1
                 add(self._role_ids['assistant'], False)
+                if self.answer_space and content and not content[0].isspace():
+                    content = ' ' + content
                 add(self._text(content) + ([] if last_open else [self.im_end]), True)
                 if not last_open:
                     add(self._nl, False)
