@@ -39,21 +39,17 @@ def _offline_tokenizer(cfg):
 
 
 def _model(config, weights=None, cfg_options=None, cut=False):
-    from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmengine.runner import load_checkpoint
 
     from visionllm.apis.cut_depth import cut_depth
-    from visionllm.apis.runner_utils import propagate_variables
+    from visionllm.apis.runner_utils import load_config
     from visionllm.apis.tile_size import sync_tile_size
     from visionllm.registry import MODELS
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        propagate_variables(cfg, cfg_options)
-        cfg.merge_from_dict(cfg_options)
+    cfg = load_config(config, cfg_options)
     if cut:
         cut_depth(cfg)
-    sync_tile_size(cfg)
+        sync_tile_size(cfg)
     if not weights:
         _offline_tokenizer(cfg)
     init_default_scope('visionllm')

@@ -5,7 +5,8 @@ Example:
       data/shards/det-text --split train --shard-size 500
 With --format parquet the shards are Parquet files written by Hugging Face datasets (HFStreamingDataset).
 Each source of the split's dataset (the sources of a MixtureDataset / ConcatDataset, or the dataset itself)
-becomes OUT/<k>_<DatasetType>/shard-NNNNNN.tar; OUT/manifest.json lists sources, tasks, sample and shard
+becomes OUT/<k>_<DatasetType>/shard-NNNNNN.tar (shard files an earlier conversion left there are removed);
+OUT/manifest.json lists sources, tasks, sample and shard
 counts, the source dataset configs, and the weights of a mixture (what a streaming config needs).
 """
 import argparse
@@ -25,7 +26,10 @@ def parse_args():
     p.add_argument('--shard-size', type=int, default=1000, help='samples per shard')
     p.add_argument('--format', default='webdataset', choices=['webdataset', 'parquet'],
                    help='tar shards (StreamingDataset) or Parquet files (HFStreamingDataset)')
-    p.add_argument('--cfg-options', nargs='+', default=[], help='key=value overrides of the config')
+    from mmengine.config import DictAction
+    p.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                   help='key=value overrides of the config (a top-level variable such as data_root reaches the '
+                   'datasets built from it, as in tools/train.py)')
     return p.parse_args()
 
 
@@ -42,15 +46,11 @@ def sources(ds_cfg: dict):
 
 def main():
     args = parse_args()
-    from mmengine.config import Config, DictAction  # noqa: F401
-
-    from visionllm.apis.runner_utils import friendly_errors
+    from visionllm.apis.runner_utils import friendly_errors, load_config
     from visionllm.datasets.shards import write_parquet_shards, write_shards
     from visionllm.registry import DATASETS
     with friendly_errors(args.config):
-        cfg = Config.fromfile(args.config)
-        if args.cfg_options:
-            cfg.merge_from_dict(dict(kv.split('=', 1) for kv in args.cfg_options))
+        cfg = load_config(args.config, args.cfg_options)
         from mmengine.registry import init_default_scope
         init_default_scope(cfg.get('default_scope', 'visionllm'))
         leaves, weights = sources(cfg[f'{args.split}_dataloader'].dataset.to_dict())

@@ -312,3 +312,35 @@ def test_an_image_of_several_samples_is_stored_once_per_shard(main_cfg, shards):
         release(info)
         n += 1
     assert n == src['samples']
+
+
+def test_conversion_options_reach_the_datasets_and_a_second_conversion_replaces_the_first(
+        main_cfg, synth_root, tmp_path, monkeypatch):
+    """--cfg-options data_root / image_size reach the datasets built from them (as in tools/train.py), parsed;
+    converting again into the same folder leaves only the new shards."""
+    import sys
+
+    from tools.convert_to_shards import main
+    other = str(tmp_path / 'copy') + '/'
+    shutil.copytree(synth_root, other)
+    out = tmp_path / 'shards'
+
+    def convert(*extra):
+        monkeypatch.setattr(sys, 'argv', ['convert_to_shards.py', main_cfg[1], str(out), *extra])
+        main()
+        with open(out / 'manifest.json') as f:
+            return json.load(f)
+
+    manifest = convert('--shard-size', '4', '--cfg-options', f'data_root={other}', 'image_size=96')
+    for src in manifest['sources']:
+        assert src['dataset']['data_root'] == other, src['dataset']
+        sizes = [t['scale'] for t in src['dataset']['pipeline'] if t['type'] == 'mmdet.Resize']
+        assert sizes and all(s == [96, 96] or s == (96, 96) for s in sizes), sizes
+    first = {s['name']: s['shards'] for s in manifest['sources']}
+    assert any(len(v) > 1 for v in first.values())
+    manifest = convert('--shard-size', '1000')
+    for src in manifest['sources']:
+        on_disk = sorted(f for f in os.listdir(out / src['name']) if f.endswith('.tar'))
+        assert on_disk == src['shards'] == ['shard-000000.tar'], on_disk
+        with open(out / src['name'] / 'index.json') as f:
+            assert json.load(f)['samples'] == src['samples']

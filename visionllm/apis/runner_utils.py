@@ -118,10 +118,10 @@ def _autocast_without_gpu(cfg) -> None:
         print_log(f'no GPU: {wrapper["dtype"]} autocast on the CPU (AutocastOptimWrapper)', logger='current')
 
 
-def build_runner_cfg(config: str, cfg_options: Optional[dict] = None, work_dir: Optional[str] = None,
-                     launcher: str = 'none', amp: bool = False, resume: Optional[str] = None,
-                     load_from: Optional[str] = None, deepspeed: Optional[str] = None, fsdp: bool = False):
-    """Load ``config``, apply CLI options, check types; returns the mmengine Config for the Runner."""
+def load_config(config: str, cfg_options: Optional[dict] = None):
+    """``config`` as every tool reads it: ``cfg_options`` (parsed ``--cfg-options``) merged after the top-level
+    variables they set (``data_root``, ``image_size`` ...) reached what was built from them
+    (:func:`propagate_variables`), the tile size synced with the model; yapf off (:func:`plain_text`)."""
     from mmengine.config import Config
     if not osp.isfile(config):
         raise ConfigError(f'config file {config!r} not found')
@@ -131,6 +131,14 @@ def build_runner_cfg(config: str, cfg_options: Optional[dict] = None, work_dir: 
         cfg.merge_from_dict(cfg_options)
     from visionllm.apis.tile_size import sync_tile_size
     sync_tile_size(cfg)
+    return cfg
+
+
+def build_runner_cfg(config: str, cfg_options: Optional[dict] = None, work_dir: Optional[str] = None,
+                     launcher: str = 'none', amp: bool = False, resume: Optional[str] = None,
+                     load_from: Optional[str] = None, deepspeed: Optional[str] = None, fsdp: bool = False):
+    """Load ``config``, apply CLI options, check types; returns the mmengine Config for the Runner."""
+    cfg = load_config(config, cfg_options)
     cfg.launcher = launcher
     cfg.work_dir = work_dir or cfg.get('work_dir') or osp.join('work_dirs', osp.splitext(osp.basename(config))[0])
     if amp:

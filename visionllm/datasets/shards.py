@@ -142,25 +142,36 @@ def release(info: dict) -> None:
             _MEMORY.pop(v, None)
 
 
+def _fresh_shard_dir(out_dir: str) -> None:
+    """Create ``out_dir``, removing the shard files and index an earlier conversion left there: a reader
+    streams every shard file of the folder, so an older one would add its samples again."""
+    os.makedirs(out_dir, exist_ok=True)
+    for f in os.listdir(out_dir):
+        if f == INDEX or (f.startswith('shard-') and f.endswith('.tar')) or \
+                (f.startswith('part-') and f.endswith('.parquet')):
+            os.remove(osp.join(out_dir, f))
+
+
 def write_shards(dataset, out_dir: str, shard_size: int = 1000, key_prefix: str = '') -> dict:
     """Write every sample of a map-style ``dataset`` (its ``get_data_info``) to ``out_dir/shard-NNNNNN.tar``.
 
     Returns ``{'samples': n, 'shards': [file names]}``.
     """
     import webdataset as wds
-    os.makedirs(out_dir, exist_ok=True)
+    _fresh_shard_dir(out_dir)
     if hasattr(dataset, 'full_init'):
         dataset.full_init()
-    n = len(dataset)
+    n, counts = len(dataset), {}
     for k, start in enumerate(range(0, n, shard_size)):
         infos = [dataset.get_data_info(i) for i in range(start, min(n, start + shard_size))]
         uses = Counter(path for info in infos for path in file_fields(info).values())
         stored: set = set()
-        with wds.TarWriter(osp.join(out_dir, f'shard-{k:06d}.tar')) as sink:
+        name = f'shard-{k:06d}.tar'
+        with wds.TarWriter(osp.join(out_dir, name)) as sink:
             for i, info in enumerate(infos, start):
                 sink.write(encode_sample(f'{key_prefix}{i:09d}', info, uses, stored))
-    shards = sorted(f for f in os.listdir(out_dir) if f.startswith('shard-') and f.endswith('.tar'))
-    counts = {f: min(shard_size, n - k * shard_size) for k, f in enumerate(shards)}
+        counts[name] = len(infos)
+    shards = sorted(counts)
     with open(osp.join(out_dir, INDEX), 'w') as f:
         json.dump(dict(samples=n, shards=counts), f)
     return dict(samples=n, shards=shards)
@@ -173,7 +184,7 @@ def write_parquet_shards(dataset, out_dir: str, shard_size: int = 1000, key_pref
     from datasets import List as ListOf
     features = Features({'key': Value('string'), 'json': Value('string'),
                          'files': ListOf({'name': Value('string'), 'data': Value('binary')})})
-    os.makedirs(out_dir, exist_ok=True)
+    _fresh_shard_dir(out_dir)
     if hasattr(dataset, 'full_init'):
         dataset.full_init()
     n, counts = len(dataset), {}
