@@ -30,7 +30,9 @@ class BuildDetectionConversation(BaseTransform):
     """Choose the class list of a detection prompt and write the conversation.
 
     Training: sometimes all classes (``p_all``), otherwise the positives plus random negatives,
-    shuffled; at most ``max_classes`` (positives beyond that are dropped with their boxes). Test:
+    shuffled; at most ``max_classes`` (positives beyond that are dropped with their boxes). A sample of a
+    federated dataset (LVIS) lists the names verified absent from it (``negative_classes``): its negatives
+    come from those alone and it is never prompted with all classes. Test:
     all dataset classes in the dataset's prompt order (``prompt_classes`` if the sample has it, else
     ``dataset_classes``), or the sample's chunk of them (``class_range``, set by
     ``CocoOVDDataset(class_chunk=...)``). The class order defines the label index: gt labels are
@@ -52,14 +54,15 @@ class BuildDetectionConversation(BaseTransform):
         self.answer_mode, self.routing_token = answer_mode, routing_token
         self.classes = list(classes) if classes else None
 
-    def _choose(self, all_names, pos_names):
+    def _choose(self, all_names, pos_names, negative_pool=None):
         rng = np.random
         if self.test_mode:
             return list(all_names)
-        if rng.rand() < self.p_all and len(all_names) <= self.max_classes:
+        if negative_pool is None and rng.rand() < self.p_all and len(all_names) <= self.max_classes:
             chosen = list(all_names)
         else:
-            negs = [n for n in all_names if n not in pos_names]
+            pool = set(all_names if negative_pool is None else negative_pool)
+            negs = [n for n in all_names if n in pool and n not in pos_names]
             k = min(len(negs), rng.randint(self.num_negatives[0], self.num_negatives[1] + 1))
             chosen = list(pos_names) + [negs[i] for i in rng.choice(len(negs), k, replace=False)]
         rng.shuffle(chosen)
@@ -76,7 +79,7 @@ class BuildDetectionConversation(BaseTransform):
         labels = np.asarray(results.get('gt_bboxes_labels', np.zeros(0, np.int64)))
         gt_names = [dataset_names[i] for i in labels]
         pos = list(dict.fromkeys(n for n in gt_names if n in names))
-        chosen = self._choose(names, pos)
+        chosen = self._choose(names, pos, results.get('negative_classes'))
         index = {n: i for i, n in enumerate(chosen)}
         keep = np.array([n in index for n in gt_names], bool)
         _keep(results, keep)
