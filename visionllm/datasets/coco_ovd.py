@@ -13,7 +13,8 @@ from .skipping import SkipBadSamplesMixin
 @DATASETS.register_module()
 class CocoOVDDataset(SkipBadSamplesMixin, CocoDataset):
     """mmdet's CocoDataset whose class list comes from the file's ``categories`` (in the file's order, which
-    is the order of mmdet's labels, whatever the ids) unless ``metainfo=dict(classes=...)`` is given; every
+    is the order of mmdet's labels, whatever the ids) unless ``metainfo=dict(classes=...)`` is given (then a
+    label is its category's index in that list, in whatever order it names them); every
     sample carries the dataset class names (``dataset_classes``) for the prompt builder. Test prompts list
     the names by category id (``prompt_classes``), so that the numbers do not depend on the order in which
     a file happens to list its categories.
@@ -61,6 +62,15 @@ class CocoOVDDataset(SkipBadSamplesMixin, CocoDataset):
         del raw
         data_list = super().load_data_list()
         classes = tuple(self._metainfo['classes'])
+        names = {i: n for n, i in ids.items()}
+        file_order = [names[c] for c in self.cat_ids]  # mmdet's labels: the given names in the file's order
+        if file_order != list(classes):  # classes given in another order: a label is its name's index
+            remap = [classes.index(n) for n in file_order]
+            for d in data_list:
+                for inst in d['instances']:
+                    inst['bbox_label'] = remap[inst['bbox_label']]
+            self.cat_ids = [ids[n] for n in classes if n in ids]
+            self.cat2label = {c: classes.index(names[c]) for c in self.cat_ids}
         for d in data_list:
             d['dataset_classes'] = classes
             if self.test_mode:
