@@ -20,7 +20,8 @@ def export_generalist(model, cfg: Config, out_dir: str) -> str:
     os.makedirs(osp.join(out_dir, 'decoders'), exist_ok=True)
     mllm_dir = osp.abspath(osp.join(out_dir, 'mllm'))
     packs = [t for t in cfg.get('infer_pipeline', []) if str(t.get('type', '')).endswith('PackVisionLLMInputs')]
-    model.mllm.save_pretrained(mllm_dir, max_tiles=packs[0].get('max_tiles', 1) if packs else 12)
+    model.mllm.save_pretrained(mllm_dir, max_tiles=packs[0].get('max_tiles', 1) if packs else 12,
+                               answer_space=model.template.answer_space)
     torch.save(model.superlink.state_dict(), osp.join(out_dir, 'superlink.pth'))
     for family, dec in model.decoders.items():
         torch.save(dec.state_dict(), osp.join(out_dir, 'decoders', f'{family}.pth'))

@@ -143,13 +143,15 @@ class InternVLMLLM(BaseModule):
         feats = hidden[logits_mask] if logits_mask is not None else hidden
         return hidden, self.model.lm_head(feats), out.cache
 
-    def save_pretrained(self, save_dir: str, max_tiles: int = 12) -> None:
+    def save_pretrained(self, save_dir: str, max_tiles: int = 12, answer_space: bool = False) -> None:
         """Write the MLLM + tokenizer as a transformers InternVL checkpoint directory, with the processor's
         files (chat template, image tokens, tiling up to ``max_tiles``: ``processor_files``). LoRA adapters
-        are merged into a copy of the base weights first, so that the directory loads without peft."""
+        are merged into a copy of the base weights first, so that the directory loads without peft.
+        ``answer_space``: the exported chat template starts assistant turns with a space (``ChatTemplate``'s)."""
         from .processor_files import write_processor_files
         os.makedirs(save_dir, exist_ok=True)
-        tok = write_processor_files(save_dir, self.tokenizer, self.tile_size, max_tiles, self.num_image_tokens)
+        tok = write_processor_files(save_dir, self.tokenizer, self.tile_size, max_tiles, self.num_image_tokens,
+                                    answer_space)
         model = merged_lora_model(self.model)
         if model.get_input_embeddings().num_embeddings < len(tok):  # a token the processor names (<video>)
             model = copy.deepcopy(model) if model is self.model else model
