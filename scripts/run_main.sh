@@ -12,7 +12,8 @@ PY=.venv/bin/python
 $PY tools/generate_data.py data/synthetic
 $PY tools/train.py "$CONFIG" --work-dir "$WORK"
 CKPT=$(cat "$WORK/last_checkpoint")
-$PY tools/test.py "$CONFIG" "$CKPT" --work-dir "$WORK" --show-dir vis
+# the test split's metrics (drawing every test sample with --show-dir would add minutes: pictures come next)
+$PY tools/test.py "$CONFIG" "$CKPT" --work-dir "$WORK"
 # held-out names (never seen in training) next to seen ones
 $PY tools/infer.py data/synthetic/images/test "$CONFIG" --weights "$CKPT" --batch-size 8 \
   --texts 'red circle . blue square . purple star . orange circle . green star . yellow cross' \
