@@ -48,6 +48,8 @@ def awkward_folder(root) -> dict:
     put('phone.jpg', (200, 120))
     cv2.imwrite(str(root / 'strip.png'), np.full((16, 4000, 3), 90, np.uint8))
     put('strip.png', (16, 4000))
+    cv2.imwrite(str(root / 'thread.png'), np.full((2, 6000, 3), 90, np.uint8))  # 0 px high at the model's size
+    put('thread.png', None)
     cv2.imwrite(str(root / 'huge.png'), np.full((3000, 3000, 3), 160, np.uint8))
     put('huge.png', (3000, 3000))
     frames = [Image.fromarray(photo[:50, :50]), Image.fromarray(photo[50:100, 50:100])]

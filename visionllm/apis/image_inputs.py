@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from visionllm.datasets.transforms.loading import IMAGE_EXTENSIONS, read_rgb
-from visionllm.utils.errors import PromptError
+from visionllm.utils.errors import BadSampleError, PromptError
 
 ImageInput = Union[str, np.ndarray]
 
@@ -45,9 +45,19 @@ class LoadedImage:
     original_shape: Tuple[int, int]
 
 
-def load_image(image: ImageInput, index: int, max_size: Optional[int]) -> LoadedImage:
+def max_aspect_of(pipeline: Sequence[dict]) -> Optional[float]:
+    """The largest longer / shorter side ratio an image may have for a pipeline's keep-ratio resizes: one
+    that brings the longer side to S px rounds a shorter side to 0 px past 2 S : 1. None without such resizes."""
+    sides = [max(t['scale']) if isinstance(t['scale'], (list, tuple)) else t['scale'] for t in pipeline
+             if str(t.get('type', '')).endswith('Resize') and t.get('keep_ratio') and t.get('scale')]
+    return 2.0 * min(sides) if sides else None
+
+
+def load_image(image: ImageInput, index: int, max_size: Optional[int], max_aspect: Optional[float] = None
+               ) -> LoadedImage:
     """Read a path (``BadSampleError`` naming it if it cannot be decoded) or take an array; images whose
-    longer side exceeds ``max_size`` are downscaled (area interpolation) to that size."""
+    longer side exceeds ``max_size`` are downscaled (area interpolation) to that size. An image more
+    elongated than ``max_aspect`` (:func:`max_aspect_of`) is a ``BadSampleError`` naming it."""
     if isinstance(image, np.ndarray):
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise PromptError(f'array input {index}: expected RGB uint8 [H, W, 3], got {image.dtype} '
@@ -56,6 +66,9 @@ def load_image(image: ImageInput, index: int, max_size: Optional[int]) -> Loaded
     else:
         arr, name, source = read_rgb(image), osp.splitext(osp.basename(image))[0], image
     h, w = arr.shape[:2]
+    if max_aspect and max(h, w) > max_aspect * min(h, w):
+        raise BadSampleError(source or name, 'image', f'{w} x {h} px: the longer side is more than {max_aspect:g} '
+                             "times the shorter one, which would be 0 px at the model's input size; crop or pad it")
     scale = 1.0
     if max_size and max(h, w) > max_size:
         scale = max_size / max(h, w)

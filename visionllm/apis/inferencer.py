@@ -20,7 +20,7 @@ from visionllm.utils.errors import BadSampleError, PromptError
 from visionllm.utils.names import name_problem
 
 from .checkpoints import load_weights
-from .image_inputs import ImageInput, LoadedImage, list_images, load_image, rle_at, to_original
+from .image_inputs import ImageInput, LoadedImage, list_images, load_image, max_aspect_of, rle_at, to_original
 from .region_inference import RegionInferenceMixin
 from .tile_size import sync_tile_size
 
@@ -107,6 +107,7 @@ class VisionLLMInferencer(RegionInferenceMixin, BaseInferencer):
         if 'infer_pipeline' not in cfg:
             raise PromptError('the config defines no `infer_pipeline` (image loading + packing for inference)')
         sync_tile_size(cfg, getattr(getattr(self.model, 'mllm', None), 'tile_size', None))
+        self.max_aspect = max_aspect_of(cfg.infer_pipeline)  # more elongated images are skipped, named
         return Compose(cfg.infer_pipeline)
 
     def _init_collate(self, cfg: Config):
@@ -146,7 +147,7 @@ class VisionLLMInferencer(RegionInferenceMixin, BaseInferencer):
         return results
 
     def _load_one(self, image: ImageInput) -> LoadedImage:
-        return load_image(list_images(image)[0], 0, self.max_image_size)
+        return load_image(list_images(image)[0], 0, self.max_image_size, self.max_aspect)
 
     def _each_loaded(self, images: List[ImageInput], per_group: int, skip_errors: bool, skipped: List[dict],
                      progress: bool):
@@ -157,7 +158,7 @@ class VisionLLMInferencer(RegionInferenceMixin, BaseInferencer):
             group = []
             for k, img in enumerate(images[start:start + per_group], start):
                 try:
-                    group.append(load_image(img, k, self.max_image_size))
+                    group.append(load_image(img, k, self.max_image_size, self.max_aspect))
                 except BadSampleError as e:
                     if not skip_errors:
                         raise
