@@ -89,3 +89,19 @@ def test_export_writes_processor_files_matching_the_training_format(tokenizer_di
     assert image_processor.size['height'] == model.mllm.tile_size
     processor = json.load(open(osp.join(out, 'processor_config.json')))
     assert processor['image_seq_length'] == model.mllm.num_image_tokens
+
+
+def test_export_keeps_the_region_encoder(tokenizer_dir, tmp_path):
+    """A visual-prompt model comes back with its trained region encoder, not a random one."""
+    from mmengine.config import Config
+    cfg = Config(dict(model=dict(tiny_model_cfg(tokenizer_dir), region_encoder=dict(channels=8))))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    with torch.no_grad():  # trained weights: not what a fresh build gives
+        for p in model.region_encoder.parameters():
+            p.add_(0.1)
+    export_generalist(model, cfg, str(tmp_path / 'out'))
+    model2 = load_exported(str(tmp_path / 'out'))
+    for (k, a), b in zip(model.region_encoder.state_dict().items(), model2.region_encoder.state_dict().values()):
+        assert torch.equal(a, b), k
