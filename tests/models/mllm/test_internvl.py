@@ -63,3 +63,34 @@ def test_lora_trains_only_adapters(tokenizer_dir):
             p.data.fill_(0.1)
     assert not torch.allclose(m.forward_llm(emb)[0], before)
     assert all(p.requires_grad for p in m.model.model.vision_tower.parameters())
+
+
+def test_lora_export_merges_in_place_and_keeps_the_adapters(tokenizer_dir, tmp_path, monkeypatch):
+    """save_pretrained of a LoRA model whose vocabulary already holds the processor's tokens: the adapters are
+    merged into the saved weights without a copy of the model, and the model keeps them afterwards."""
+    from transformers import AutoModelForImageTextToText
+
+    import visionllm.models.mllm.internvl as internvl
+
+    def no_copy(model):
+        raise AssertionError('the model was copied to merge its adapters (an 8B model: ~32 GB)')
+    monkeypatch.setattr(internvl, 'merged_lora_model', no_copy)
+    m = InternVLMLLM(vision_config=VISION, text_config=TEXT, tokenizer=dict(path=tokenizer_dir),
+                     special_tokens=['[DET]', '[EMB]', '<video>'], lora=dict(r=4, lora_alpha=8))
+    with torch.no_grad():
+        for n, p in m.named_parameters():
+            if 'lora_B' in n:
+                p.normal_(0, 0.05)
+    emb = m.embed_tokens(torch.tensor([[1, 2, 3]]))
+    with torch.no_grad():
+        before = m.forward_llm(emb)[0]
+    lora = {n: p.detach().clone() for n, p in m.named_parameters() if 'lora_' in n}
+    m.save_pretrained(str(tmp_path / 'out'))
+    saved = AutoModelForImageTextToText.from_pretrained(str(tmp_path / 'out'))
+    assert not any('lora' in n or 'base_layer' in n for n, _ in saved.named_parameters())
+    with torch.no_grad():
+        plain = saved.model.language_model(inputs_embeds=emb).last_hidden_state
+        after = m.forward_llm(emb)[0]
+    assert torch.allclose(plain, before, atol=1e-4)  # the adapters are in the saved weights
+    assert torch.allclose(after, before, atol=1e-6)  # unmerged again: the model is as it was
+    assert all(torch.equal(p, lora[n]) for n, p in m.named_parameters() if 'lora_' in n)

@@ -6,7 +6,8 @@ format (``pretrained=``; the InternVL3-*-hf layout). Nothing is downloaded.
 import copy
 import os
 import os.path as osp
-from typing import List, Optional, Sequence, Tuple
+from contextlib import contextmanager
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.model import BaseModule
@@ -152,11 +153,33 @@ class InternVLMLLM(BaseModule):
         os.makedirs(save_dir, exist_ok=True)
         tok = write_processor_files(save_dir, self.tokenizer, self.tile_size, max_tiles, self.num_image_tokens,
                                     answer_space)
-        model = merged_lora_model(self.model)
-        if model.get_input_embeddings().num_embeddings < len(tok):  # a token the processor names (<video>)
+        if self.model.get_input_embeddings().num_embeddings < len(tok):  # a token the processor names (<video>)
+            model = merged_lora_model(self.model)
             model = copy.deepcopy(model) if model is self.model else model
             model.resize_token_embeddings(len(tok), mean_resizing=True)
-        model.save_pretrained(save_dir)
+            model.save_pretrained(save_dir)
+            return
+        with lora_merged(self.model) as state_dict:  # no copy of the weights
+            self.model.save_pretrained(save_dir, state_dict=state_dict)
+
+
+@contextmanager
+def lora_merged(model: nn.Module) -> Iterator[Optional[dict]]:
+    """Inside the block, every LoRA layer of ``model`` is merged into its base layer (W + B A * scale, in place)
+    and the yielded state dict has plain transformers names (no adapters, no ``base_layer``); the adapters are
+    unmerged on exit. Yields None for a model without LoRA layers."""
+    from peft.tuners.lora import LoraLayer
+    layers = [m for m in model.modules() if isinstance(m, LoraLayer)]
+    if not layers:
+        yield None
+        return
+    for m in layers:
+        m.merge()
+    try:
+        yield {k.replace('.base_layer.', '.'): v for k, v in model.state_dict().items() if '.lora_' not in k}
+    finally:
+        for m in layers:
+            m.unmerge()
 
 
 def merged_lora_model(model: nn.Module) -> nn.Module:
