@@ -344,3 +344,17 @@ def test_conversion_options_reach_the_datasets_and_a_second_conversion_replaces_
         assert on_disk == src['shards'] == ['shard-000000.tar'], on_disk
         with open(out / src['name'] / 'index.json') as f:
             assert json.load(f)['samples'] == src['samples']
+
+
+def test_a_reader_without_a_shard_is_a_clear_error(main_cfg, shards):
+    """More readers (ranks x workers) than shards: the reader left without one says so, naming the counts."""
+    from visionllm.utils.errors import ConfigError
+    root, manifest = shards
+    src = manifest['sources'][0]
+    leaf = _sources(main_cfg[0])[0]
+    stream = _build(dict(type='StreamingDataset', shards=osp.join(root, src['name']), dataset=leaf))
+    stream._dist = (len(src['shards']), len(src['shards']) + 1)  # the last rank of one rank more than shards
+    with pytest.raises(ConfigError, match=r'shard\(s\) for \d+ rank\(s\) x 1 dataloader worker\(s\)'):
+        next(iter(stream))
+    stream._dist = (0, 1)  # one rank: its reader streams
+    assert 'inputs' in next(iter(stream))

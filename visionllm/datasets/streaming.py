@@ -101,6 +101,11 @@ class StreamingDataset(IterableDataset):
         info = get_worker_info()
         worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
         mine = self.readers(rank, world, worker, workers, epoch)
+        if not mine:  # it would end at once, every pass: a bare StopIteration in the training loop
+            raise ConfigError(f'StreamingDataset: {len(self.urls)} shard(s) for {world} rank(s) x {workers} '
+                              f'dataloader worker(s): reader (rank {rank}, worker {worker}) gets none; write at '
+                              'least one shard per reader (tools/convert_to_shards.py --shard-size) or use fewer '
+                              'workers')
         errors: List[str] = []
         samples = iter_shards(mine, errors.append)
         if self.shuffle and self.shuffle_buffer > 1:
