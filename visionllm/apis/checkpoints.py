@@ -27,7 +27,10 @@ def deepspeed_state_dict(path: str) -> Dict[str, torch.Tensor]:
 
 def loadable_checkpoint(path: str, out_dir: str) -> str:
     """``path`` if it is a checkpoint file; for a DeepSpeed checkpoint directory, its consolidated weights
-    written once to ``out_dir/<name>_fp32.pth`` (what mmengine's ``load_checkpoint`` reads)."""
+    written once to ``out_dir/<name>_fp32.pth`` (what mmengine's ``load_checkpoint`` reads). Under
+    ``torchrun`` the local rank 0 of each machine writes it (to a temporary name, then renamed) while the
+    others wait at a barrier."""
+    from mmengine.dist import barrier, get_local_rank
     if osp.isfile(path):
         return path
     if not osp.exists(path):
@@ -37,10 +40,13 @@ def loadable_checkpoint(path: str, out_dir: str) -> str:
                           '(*model_states.pt): expected an mmengine .pth file or a DeepSpeed checkpoint directory')
     name = osp.splitext(osp.basename(path.rstrip('/')))[0]
     out = osp.join(out_dir, f'{name}_fp32.pth')
-    if not osp.isfile(out) or osp.getmtime(out) < osp.getmtime(path):
+    if get_local_rank() == 0 and (not osp.isfile(out) or osp.getmtime(out) < osp.getmtime(path)):
         os.makedirs(out_dir, exist_ok=True)
+        tmp = f'{out}.{os.getpid()}.tmp'
         torch.save(dict(state_dict=deepspeed_state_dict(path), meta=dict(deepspeed_checkpoint=osp.abspath(path))),
-                   out)
+                   tmp)
+        os.replace(tmp, out)
+    barrier()
     return out
 
 
