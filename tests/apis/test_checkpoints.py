@@ -15,10 +15,10 @@ def test_only_local_rank_0_writes_the_consolidated_file(tmp_path, monkeypatch):
     waits = []
     monkeypatch.setattr(mmengine.dist, 'barrier', lambda: waits.append(1))
     out_dir = tmp_path / 'work'
-    monkeypatch.setattr(mmengine.dist, 'get_local_rank', lambda: 1)  # another rank: waits, writes nothing
+    monkeypatch.setenv('LOCAL_RANK', '1')  # another rank: waits, writes nothing
     out = checkpoints.loadable_checkpoint(str(ckpt), str(out_dir))
     assert waits == [1] and not os.path.exists(out)
-    monkeypatch.setattr(mmengine.dist, 'get_local_rank', lambda: 0)
+    monkeypatch.setenv('LOCAL_RANK', '0')
     assert checkpoints.loadable_checkpoint(str(ckpt), str(out_dir)) == out and waits == [1, 1]
     assert torch.equal(torch.load(out, weights_only=False)['state_dict']['w'], torch.ones(2))
     assert os.listdir(out_dir) == ['iter_2_fp32.pth']  # no temporary file left

@@ -30,7 +30,7 @@ def loadable_checkpoint(path: str, out_dir: str) -> str:
     written once to ``out_dir/<name>_fp32.pth`` (what mmengine's ``load_checkpoint`` reads). Under
     ``torchrun`` the local rank 0 of each machine writes it (to a temporary name, then renamed) while the
     others wait at a barrier."""
-    from mmengine.dist import barrier, get_local_rank
+    from mmengine.dist import barrier
     if osp.isfile(path):
         return path
     if not osp.exists(path):
@@ -40,7 +40,8 @@ def loadable_checkpoint(path: str, out_dir: str) -> str:
                           '(*model_states.pt): expected an mmengine .pth file or a DeepSpeed checkpoint directory')
     name = osp.splitext(osp.basename(path.rstrip('/')))[0]
     out = osp.join(out_dir, f'{name}_fp32.pth')
-    if get_local_rank() == 0 and (not osp.isfile(out) or osp.getmtime(out) < osp.getmtime(path)):
+    local_rank = int(os.environ.get('LOCAL_RANK', 0))  # set by torchrun (mmengine's needs its local group)
+    if local_rank == 0 and (not osp.isfile(out) or osp.getmtime(out) < osp.getmtime(path)):
         os.makedirs(out_dir, exist_ok=True)
         tmp = f'{out}.{os.getpid()}.tmp'
         torch.save(dict(state_dict=deepspeed_state_dict(path), meta=dict(deepspeed_checkpoint=osp.abspath(path))),
