@@ -358,3 +358,21 @@ def test_a_reader_without_a_shard_is_a_clear_error(main_cfg, shards):
         next(iter(stream))
     stream._dist = (0, 1)  # one rank: its reader streams
     assert 'inputs' in next(iter(stream))
+
+
+def test_a_sample_missing_a_member_leaves_no_bytes_in_memory():
+    """decode_sample of a shard sample whose second file is missing: a KeyError, and the first file's bytes
+    are not left registered (a long stream of such samples would grow memory)."""
+    from visionllm.datasets import shards
+    before = dict(shards._MEMORY)
+    sample = {'__key__': 's0_000000001', 'a.png': b'png bytes',
+              'json': json.dumps({'__files__': {'img_path': {'member': 'a.png'},
+                                                'seg_map_path': {'member': 'b.png'}}}).encode()}
+    with pytest.raises(KeyError, match='member b.png missing'):
+        shards.decode_sample(sample)
+    assert shards._MEMORY == before
+    sample['b.png'] = b'more bytes'
+    info = shards.decode_sample(sample)
+    assert set(shards._MEMORY) - set(before) == {info['img_path'], info['seg_map_path']}
+    shards.release(info)
+    assert shards._MEMORY == before

@@ -126,10 +126,12 @@ def decode_sample(sample: dict) -> dict:
     """A webdataset sample -> the data info, its file fields pointing at ``vllmshard://`` entries
     (registered in this process's memory until :func:`release` is called)."""
     info = _decode(json.loads(sample['json']))
-    for field, ref in info.pop('__files__', {}).items():
-        member = ref['member'] if isinstance(ref, dict) else ref
-        if member not in sample:
-            raise KeyError(f'shard sample {sample["__key__"]}: member {member} missing')
+    members = {field: ref['member'] if isinstance(ref, dict) else ref
+               for field, ref in info.pop('__files__', {}).items()}
+    missing = [m for m in members.values() if m not in sample]
+    if missing:  # checked before any bytes are registered: a failed sample leaves nothing in memory
+        raise KeyError(f'shard sample {sample["__key__"]}: member {missing[0]} missing')
+    for field, member in members.items():
         uri = f'{PREFIX}://{sample["__key__"]}/{member}'
         _MEMORY[uri] = sample[member]
         info[field] = uri
