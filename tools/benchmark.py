@@ -44,12 +44,10 @@ def _model(config, weights=None, cfg_options=None, cut=False):
 
     from visionllm.apis.cut_depth import cut_depth
     from visionllm.apis.runner_utils import load_config
-    from visionllm.apis.tile_size import sync_tile_size
     from visionllm.registry import MODELS
-    cfg = load_config(config, cfg_options)
+    cfg = load_config(config, cfg_options)  # tile size synced there; cut_depth keeps tiles
     if cut:
         cut_depth(cfg)
-        sync_tile_size(cfg)
     if not weights:
         _offline_tokenizer(cfg)
     init_default_scope('visionllm')
