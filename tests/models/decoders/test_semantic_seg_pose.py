@@ -76,3 +76,15 @@ def test_pose_loss_and_prediction_on_detected_instances():
     # inside the (expanded) detected box, in original coordinates
     assert (kp[..., 0] >= 8 - 20).all() and (kp[..., 0] <= 72 + 20).all()
     assert out.pred_keypoint_names == names
+
+
+def test_keypoints_of_a_box_at_the_border_stay_on_the_image():
+    p = VisionLLMDataSample(metainfo=_meta(ori=(96, 80), sf=(0.8, 2 / 3)))
+    p.pred_instances = InstanceData(bboxes=torch.tensor([[0., 0., 20., 24.], [60., 72., 80., 96.]]),
+                                    scores=torch.tensor([0.9, 0.9]), labels=torch.zeros(2, dtype=torch.long))
+    for seed in range(5):  # random heatmaps: their peaks fall past the image for some seeds
+        torch.manual_seed(seed)
+        dec = _build('pose_decoder_tiny', 'pose_decoder', box_expand=3.0).eval()  # the region reaches past the image
+        kp = dec.predict(dict(images=torch.randn(1, 3, 64, 64)), _conds([8]), [p.clone()])[0].pred_pose.keypoints
+        assert kp.shape == (2, 8, 2)
+        assert (kp >= 0).all() and (kp[..., 0] <= 80).all() and (kp[..., 1] <= 96).all()

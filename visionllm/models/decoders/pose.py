@@ -133,8 +133,8 @@ class OVPoseDecoder(BaseTaskDecoder):
                 data_samples: List[VisionLLMDataSample]) -> List[VisionLLMDataSample]:
         """``pred_pose``: the detected instances (``pred_instances``, written by the detection decoder:
         score >= ``score_thr``, at most ``max_instances``) with ``keypoints`` [N, K, 2] (original image
-        coordinates) and ``keypoint_scores`` [N, K]; ``pred_keypoint_names`` metainfo. ``pred_instances``
-        is left as the detection decoder wrote it."""
+        coordinates, clipped to the image) and ``keypoint_scores`` [N, K]; ``pred_keypoint_names`` metainfo.
+        ``pred_instances`` is left as the detection decoder wrote it."""
         images = decoder_inputs['images']
         kp_emb, _, names = self._keypoint_embeddings(conditions, len(data_samples))
         kept = []
@@ -162,6 +162,10 @@ class OVPoseDecoder(BaseTaskDecoder):
             for n in range(len(inst)):
                 local, sc = self.codec.decode(heat[i][:K])
                 kps[n] = (bx[n, :2] + local[0] * (bx[n, 2:] - bx[n, :2]) / R) / sf
+            if 'ori_shape' in s.metainfo:  # the expanded box may reach past the image: keypoints stay on it
+                h, w = s.metainfo['ori_shape'][:2]
+                np.clip(kps[..., 0], 0, w, out=kps[..., 0])
+                np.clip(kps[..., 1], 0, h, out=kps[..., 1])
                 scores[n] = sc[0]
                 i += 1
             inst.keypoints = torch.from_numpy(kps)
