@@ -59,13 +59,15 @@ def parse_args():
 
 
 def _each_file(images, skipped, fn):
-    """Call fn(image) per file; an unreadable one is recorded in ``skipped`` and logged in one line."""
+    """Call fn(image, output name) per file (names unique among the inputs: ``a.png`` and ``a.jpg`` do not
+    overwrite each other's outputs); an unreadable one is recorded in ``skipped`` and logged in one line."""
     from mmengine.logging import print_log
 
+    from visionllm.apis.image_inputs import output_names
     from visionllm.utils.errors import BadSampleError
-    for img in images:
+    for img, name in zip(images, output_names(images)):
         try:
-            fn(img)
+            fn(img, name)
         except BadSampleError as e:
             skipped.append(dict(image=str(img), reason=e.reason))
             print_log(f'skipped {img}: {e.reason}', logger='current', level=30)
@@ -133,11 +135,11 @@ def _regions(inf, args) -> None:
     images, skipped = list_images(args.inputs), []
     os.makedirs(osp.join(args.out_dir, 'preds'), exist_ok=True)
 
-    def one(img):
+    def one(img, name):
         fn = getattr(inf, args.region_entry)
         kw = dict(pred_score_thr=args.pred_score_thr) if args.region_entry == 'detect_by_example' else {}
         res = fn(img, regions, out_dir=args.out_dir, **kw)
-        path = osp.join(args.out_dir, 'preds', osp.splitext(osp.basename(img))[0] + '.json')
+        path = osp.join(args.out_dir, 'preds', name + '.json')
         with open(path, 'w') as f:
             json.dump(res, f)
         said = res.get('text') if 'text' in res else f'{len(res["scores"])} masks'
@@ -162,12 +164,12 @@ def main():
             import json
             import os
             res = inf.run_task(args.inputs, args.task, args.texts, batch_size=args.batch_size, out_dir=args.out_dir,
-                               skip_errors=True, progress=True)
+                               skip_errors=True, progress=True, skipped=skipped)
             os.makedirs(args.out_dir, exist_ok=True)
             with open(osp.join(args.out_dir, 'predictions.json'), 'w') as f:
                 json.dump(res, f)
             print(f'{args.task}: JSON in {osp.join(args.out_dir, "predictions.json")}')
-            return _finish(len(res), inf.last_skipped, args.strict)
+            return _finish(len(res), skipped, args.strict)
         if args.generate or args.edit:
             import os
 
@@ -181,8 +183,8 @@ def main():
                 return
             images = list_images(args.inputs)
 
-            def edit(img):
-                path = osp.join(args.out_dir, 'edited_' + osp.splitext(osp.basename(img))[0] + '.png')
+            def edit(img, name):
+                path = osp.join(args.out_dir, 'edited_' + name + '.png')
                 write_rgb(path, inf.edit(img, args.edit, free=args.free, **opts))
                 print(f'wrote {path}')
             _each_file(images, skipped, edit)
@@ -190,31 +192,31 @@ def main():
         if args.segment or args.pose:
             import json
             import os
-            common = dict(batch_size=args.batch_size, out_dir=args.out_dir, skip_errors=True, progress=True)
-            if args.segment:
-                res = inf.segment(args.inputs, args.texts, **common)
+            common = dict(batch_size=args.batch_size, out_dir=args.out_dir, skip_errors=True, progress=True,
+                          skipped=skipped)
+            if args.segment:  # one full-size label map at a time: each image's is counted, then dropped
                 res = [dict(image=r['image'], class_names=r['class_names'], label_counts={
                     r['class_names'][k]: int((r['label_map'] == k).sum()) for k in range(len(r['class_names']))})
-                    for r in res]
+                    for r in inf.iter_segment(args.inputs, args.texts, **common)]
             else:
                 res = inf.pose(args.inputs, args.pose, args.keypoints, pred_score_thr=args.pred_score_thr, **common)
             os.makedirs(args.out_dir, exist_ok=True)
             with open(osp.join(args.out_dir, 'predictions.json'), 'w') as f:
                 json.dump(res, f)
             print(f'pictures in {osp.join(args.out_dir, "vis")}, JSON in {osp.join(args.out_dir, "predictions.json")}')
-            return _finish(len(res), inf.last_skipped, args.strict)
+            return _finish(len(res), skipped, args.strict)
         if args.question:
             import json
             import os
             images = list_images(args.inputs)
 
-            def ask(img):
+            def ask(img, name):
                 res = inf.chat(img, args.question, return_dict=True, pred_score_thr=args.pred_score_thr,
                                do_sample=args.do_sample, temperature=args.temperature, top_p=args.top_p,
                                num_beams=args.num_beams)
                 line = f'{img}: {res["text"]}'
                 if res['predictions']:  # the LLM routed: its decoders' results come back too
-                    path = osp.join(args.out_dir, 'preds', osp.splitext(osp.basename(img))[0] + '.json')
+                    path = osp.join(args.out_dir, 'preds', name + '.json')
                     os.makedirs(osp.dirname(path), exist_ok=True)
                     with open(path, 'w') as f:
                         json.dump(dict(res['predictions'], answer=res['text']), f)

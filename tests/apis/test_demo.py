@@ -84,11 +84,12 @@ def test_every_tab_through_the_api(server):
     with open(json_path) as f:
         assert len(json.load(f)['bboxes']) == len(rows)
     # chat, two rounds: the first turn comes back as context of the second
-    history, box = client.predict(handle_file(img), 'How many red circles are there?', [], False, 1.0, 1.0, 8, 1,
+    history, box = client.predict(handle_file(img), 'How many red circles are there?', [], False, 1.0, 1.0, 8, 1, 0,
                                   api_name='/chat')
     assert [m['role'] for m in history] == ['user', 'assistant'] and box == ''
-    history, _ = client.predict(handle_file(img), 'And blue squares?', history, True, 0.8, 0.9, 8, 1, api_name='/chat')
-    beam, _ = client.predict(handle_file(img), 'And blue squares?', history[:2], False, 1.0, 1.0, 8, 2,
+    history, _ = client.predict(handle_file(img), 'And blue squares?', history, True, 0.8, 0.9, 8, 1, 4,
+                                api_name='/chat')
+    beam, _ = client.predict(handle_file(img), 'And blue squares?', history[:2], False, 1.0, 1.0, 8, 2, 0,
                              api_name='/chat')
     assert [m['role'] for m in beam] == ['user', 'assistant'] * 2
     assert [m['role'] for m in history] == ['user', 'assistant'] * 2
@@ -122,6 +123,37 @@ def test_bad_input_gives_a_message_and_the_server_keeps_serving(server):
     _, table, _ = client.predict(handle_file(big), 'red square', False, 0.0, api_name='/detect')
     assert table['data']
     assert all(r[4] <= 2600.5 and r[5] <= 1500.5 for r in table['data'])
+
+
+def test_overlapping_requests_from_several_clients(server):
+    """Detect (prompted and free), chat (sampled and greedy), segment and pose from several clients at once:
+    each answer equals the one the same request gets alone, before and after (the server keeps no request's
+    settings)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gradio_client import Client, handle_file
+    url, tmp = server
+    img = _upload(tmp)
+
+    def detect(free, thr):
+        return lambda c: c.predict(handle_file(img), 'red square . blue square', free, thr, api_name='/detect')[1]
+
+    def chat(sample, temperature):
+        return lambda c: c.predict(handle_file(img), 'How many red squares?', [], sample, temperature, 1.0, 12, 1, 7,
+                                   api_name='/chat')[0]
+    requests = dict(detect=detect(False, 0.0), detect_free=detect(True, 0.1), chat_sampled=chat(True, 1.5),
+                    chat_greedy=chat(False, 1.0),
+                    segment=lambda c: c.predict(handle_file(img), 'background . red square', api_name='/segment')[1],
+                    pose=lambda c: c.predict(handle_file(img), 'red square', 'top . left', 0.1, api_name='/pose')[1])
+    clients = [Client(url, verbose=False) for _ in range(3)]
+    alone = {k: fn(clients[0]) for k, fn in requests.items()}
+    order = list(requests) * 2
+    with ThreadPoolExecutor(len(order)) as pool:
+        futures = [(k, pool.submit(requests[k], clients[i % len(clients)])) for i, k in enumerate(order)]
+        together = [(k, f.result()) for k, f in futures]
+    for k, result in together:
+        assert result == alone[k], k
+    assert {k: fn(clients[1]) for k, fn in requests.items()} == alone
 
 
 def _chromium():

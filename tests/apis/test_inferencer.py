@@ -1,12 +1,13 @@
 import json
 import os.path as osp
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
 
 from tests.conftest import tiny_config
 from visionllm.apis import VisionLLMInferencer, parse_texts
-from visionllm.apis.inferencer import conversation
+from visionllm.apis.text_inputs import conversation
 from visionllm.utils.errors import PromptError
 
 DET_CFG = 'configs/visionllm/visionllm_internvl-tiny_det_1xb8-2k_synthetic.py'
@@ -73,19 +74,28 @@ def _last_logits(inf, img, conv):
         return inf.model(**data, mode='tensor')[0, -1]
 
 
-@pytest.fixture
-def talkative(inferencer):
+@contextmanager
+def _talking(inferencer):
     """The random-weight inferencer with its own seeded output layer (not tied to the input embeddings, whose
     random model repeats its last input token: a newline) and the end-of-answer logit held at 0, so that
-    answers have visible tokens."""
+    answers have visible tokens. Its logits are small (a spread next-token distribution), so that answers
+    sampled with different seeds differ whatever the random weights of the rest."""
     import torch
     head = inferencer.model.mllm.model.lm_head
     tied = head.weight
-    w = torch.randn(tied.shape, generator=torch.Generator().manual_seed(0))
+    w = torch.randn(tied.shape, generator=torch.Generator().manual_seed(0)) * 0.05
     w[inferencer.model.tokenizer.eos_token_id] = 0
     head.weight = torch.nn.Parameter(w)
-    yield inferencer
-    head.weight = tied
+    try:
+        yield inferencer
+    finally:
+        head.weight = tied
+
+
+@pytest.fixture
+def talkative(inferencer):
+    with _talking(inferencer):
+        yield inferencer
 
 
 def test_multi_round_chat_sampling_streaming(talkative):
@@ -121,14 +131,9 @@ def test_multi_round_chat_sampling_streaming(talkative):
     sample_inputs = inferencer._prepare(inferencer._load_one(img), conversation(history), task='chat')
     data = model.data_preprocessor(pseudo_collate([sample_inputs]), False)
     s = data['data_samples'][0]
-    saved = model.test_cfg['max_new_tokens']
-    model.test_cfg['max_new_tokens'] = 6
-    try:
-        with torch.no_grad():
-            model._beam_predict(s, int(data['inputs']['num_tiles'][0]), data['inputs']['pixel_values'],
-                                GenerationOptions(num_beams=1))
-    finally:
-        model.test_cfg['max_new_tokens'] = saved
+    with torch.no_grad():
+        model._beam_predict(s, int(data['inputs']['num_tiles'][0]), data['inputs']['pixel_values'],
+                            GenerationOptions(num_beams=1), max_new_tokens=6)
     from visionllm.evaluation import strip_routes
     assert strip_routes(s.pred_text, list(model.superlink.token_to_family)) == greedy
     for bad, match in [(dict(temperature=0), 'temperature'), (dict(top_p=1.5), 'top_p'),
@@ -157,6 +162,12 @@ def test_segment_pose_generate_edit(all_tasks, synth_root, tmp_path):
     seg = all_tasks.segment(img, 'background . red circle . blue star', out_dir=str(tmp_path))
     assert seg[0]['label_map'].shape == (96, 96) and seg[0]['label_map'].max() < 3
     assert osp.exists(tmp_path / 'vis' / '000001.png')
+    skipped: list = []  # a folder one image at a time: the second is read only when the first is taken
+    (tmp_path / 'broken.png').write_bytes(b'not a picture')
+    maps = all_tasks.iter_segment([img, str(tmp_path / 'broken.png'), img], 'background . red circle',
+                                  skip_errors=True, skipped=skipped)
+    assert next(maps)['label_map'].shape == (96, 96) and skipped == []
+    assert len(list(maps)) == 1 and [s['image'] for s in skipped] == [str(tmp_path / 'broken.png')]
     pose = all_tasks.pose([img, img], 'shape', 'top . center', batch_size=2, pred_score_thr=0.0,
                           skeleton=[('center', 'top')], out_dir=str(tmp_path / 'p'))
     assert len(pose) == 2 and pose[0]['keypoint_names'] == ['top', 'center']
@@ -169,3 +180,48 @@ def test_segment_pose_generate_edit(all_tasks, synth_root, tmp_path):
         all_tasks.edit(None, 'make it blue')
     with pytest.raises(PromptError, match='empty generation prompt'):
         all_tasks.generate(' ')
+
+
+def _comparable(value):
+    """Results with arrays as lists (RLE masks, label maps, pictures compare exactly)."""
+    if isinstance(value, dict):
+        return {k: _comparable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_comparable(v) for v in value]
+    return value.tolist() if isinstance(value, np.ndarray) else value
+
+
+def test_overlapping_requests_answer_as_alone_and_change_nothing(all_tasks, synth_root):
+    """Requests with different options from several threads at once (detect prompted and free, chat sampled,
+    streamed and by beam search, segment, pose, generate): each result equals the same request made alone, and
+    the model's settings are what they were."""
+    import copy
+    from concurrent.futures import ThreadPoolExecutor
+    inf = all_tasks
+    img = osp.join(synth_root, 'images/val/000001.png')
+    q = 'How many red circles are there?'
+    names = 'red circle . blue square'
+    requests = dict(
+        detect=lambda: inf(img, texts=names, pred_score_thr=0.0, return_vis=True),
+        detect_free=lambda: inf(img, texts=names, free=True, pred_score_thr=0.05),
+        chat_sampled=lambda: inf.chat(img, q, max_new_tokens=10, do_sample=True, temperature=1.5, seed=3),
+        chat_streamed=lambda: [c['text'] for c in inf.chat_stream(img, q, max_new_tokens=10)],
+        chat_beams=lambda: inf.chat(img, q, max_new_tokens=5, num_beams=2),
+        segment=lambda: inf.segment(img, 'background . red circle', return_vis=True),
+        pose=lambda: inf.pose(img, 'shape', 'top . center', pred_score_thr=0.2),
+        generate=lambda: inf.generate('a red circle', seed=5, num_inference_steps=3),
+    )
+
+    def settings():
+        return copy.deepcopy([inf.model.test_cfg] + [getattr(d, 'test_cfg', None) for d in inf.model.decoders.values()])
+    before = settings()
+    with _talking(inf):
+        alone = {k: _comparable(fn()) for k, fn in requests.items()}
+        assert alone['chat_streamed'][-1] and alone['chat_sampled'] != alone['chat_streamed'][-1]
+        order = list(requests) * 2
+        with ThreadPoolExecutor(len(order)) as pool:
+            futures = [(k, pool.submit(requests[k])) for k in order]
+            together = [(k, _comparable(f.result())) for k, f in futures]
+    for k, result in together:
+        assert result == alone[k], k
+    assert settings() == before

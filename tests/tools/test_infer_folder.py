@@ -23,6 +23,8 @@ def awkward_folder(root) -> dict:
 
     cv2.imwrite(str(root / 'photo.jpg'), photo[..., ::-1])
     put('photo.jpg', (512, 512))
+    cv2.imwrite(str(root / 'photo.png'), photo[:300, :, ::-1])  # the same stem: outputs photo_jpg, photo_png
+    put('photo.png', (300, 512))
     Image.fromarray(data.coffee()).save(root / 'coffee.png')
     put('coffee.png', data.coffee().shape[:2])
     ok, enc = cv2.imencode('.jpg', photo)
@@ -83,8 +85,10 @@ def test_infer_folder_of_awkward_files(synth_root, tokenizer_dir, tmp_path):
         lines = [ln for ln in log.splitlines() if 'skipped' in ln and name in ln]
         assert len(lines) == 1, (name, log[-3000:])
     assert sum('duplicate class names dropped: red circle' in ln for ln in log.splitlines()) == 1
+    stems = [osp.splitext(n)[0] for n in expected]
     for name, (h, w) in good.items():
         stem = osp.splitext(name)[0]
+        stem = stem + '_' + name.rsplit('.', 1)[1] if stems.count(stem) > 1 else stem
         pred = json.load(open(out / 'preds' / f'{stem}.json'))
         assert pred['image_size'] == [h, w], name
         assert len(pred['bboxes']) == len(pred['masks']) == 3  # max_per_img

@@ -5,6 +5,7 @@ checkpoint has no decoder for) gives a message in the page; the server keeps ser
 import functools
 import inspect
 import json
+import os
 import os.path as osp
 import tempfile
 import traceback
@@ -81,19 +82,23 @@ class DemoFunctions:
         pred = out['predictions'][0]
         rows = [[n, round(s, 3)] + [round(v, 1) for v in b]
                 for n, s, b in zip(pred['label_names'], pred['scores'], pred['bboxes'])]
-        path = osp.join(self.out_dir, osp.splitext(osp.basename(image))[0] + '_detections.json')
-        with open(path, 'w') as f:
+        fd, path = tempfile.mkstemp(suffix='_detections.json', dir=self.out_dir,  # one file per request
+                                    prefix=osp.splitext(osp.basename(image))[0] + '_')
+        with os.fdopen(fd, 'w') as f:
             json.dump(pred, f)
         return out['visualization'][0], rows, path
 
     def chat(self, image: Optional[str], message: str, history: Optional[list], do_sample: bool = False,
-             temperature: float = 1.0, top_p: float = 1.0, max_new_tokens: int = 64, num_beams: int = 1):
+             temperature: float = 1.0, top_p: float = 1.0, max_new_tokens: int = 64, num_beams: int = 1,
+             seed: Optional[int] = 0):
         """Streams (history with the answer so far, '' for the textbox); the image stays in the context.
-        Beam search (``num_beams`` > 1) answers at once."""
+        Beam search (``num_beams`` > 1) answers at once. A sampled answer is reproducible with its ``seed``."""
         history = [dict(role=m['role'], content=_text(m['content'])) for m in (history or [])]
         conv = history + [dict(role='user', content=message)]
         opts = dict(do_sample=bool(do_sample), temperature=float(temperature), top_p=float(top_p),
                     max_new_tokens=int(max_new_tokens))
+        if do_sample and seed is not None:
+            opts['seed'] = int(seed)
         if int(num_beams) > 1:
             answer = self.inf.chat(self._image(image), conv, num_beams=int(num_beams), **opts)
             yield conv + [dict(role='assistant', content=answer)], ''
@@ -186,6 +191,7 @@ def build_demo(inferencer: VisionLLMInferencer, examples: Optional[List[List[str
                     c_top_p = gr.Slider(0.05, 1.0, value=1.0, step=0.05, label='top-p')
                     c_max = gr.Slider(1, 256, value=64, step=1, label='max new tokens')
                     c_beams = gr.Slider(1, 8, value=1, step=1, label='beams (1: greedy / sampled, streamed)')
+                    c_seed = gr.Number(value=0, precision=0, label='seed (sampling)')
                 with gr.Column(scale=2):
                     c_bot = gr.Chatbot(label='conversation', height=360)
                     c_msg = gr.Textbox(label='message', placeholder='How many red circles are there?')
@@ -194,7 +200,7 @@ def build_demo(inferencer: VisionLLMInferencer, examples: Optional[List[List[str
                         c_clear = gr.Button('Clear')
             if examples:
                 gr.Examples([[e[0]] for e in examples], inputs=[c_img])
-            c_inputs = [c_img, c_msg, c_bot, c_sample, c_temp, c_top_p, c_max, c_beams]
+            c_inputs = [c_img, c_msg, c_bot, c_sample, c_temp, c_top_p, c_max, c_beams, c_seed]
             c_btn.click(_user_errors(fn.chat), c_inputs, [c_bot, c_msg], api_name='chat')
             c_msg.submit(_user_errors(fn.chat), c_inputs, [c_bot, c_msg], api_name=False)
             c_clear.click(lambda: ([], ''), None, [c_bot, c_msg], api_name=False)

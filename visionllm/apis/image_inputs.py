@@ -53,18 +53,37 @@ def max_aspect_of(pipeline: Sequence[dict]) -> Optional[float]:
     return 2.0 * min(sides) if sides else None
 
 
-def load_image(image: ImageInput, index: int, max_size: Optional[int], max_aspect: Optional[float] = None
-               ) -> LoadedImage:
+def output_names(images: Sequence[ImageInput]) -> List[str]:
+    """The output file stem of each input: its file's stem (``array_<i>`` for arrays); where stems repeat
+    among the inputs (``a.png``, ``a.jpg``) the extension is kept (``a_png``, ``a_jpg``), and any name still
+    repeated gets its position (``a_png-3``), so no two inputs write the same files."""
+    stems = [f'array_{i}' if isinstance(x, np.ndarray) else osp.splitext(osp.basename(str(x)))[0]
+             for i, x in enumerate(images)]
+    names = [s if stems.count(s) == 1 or isinstance(x, np.ndarray) else
+             s + '_' + osp.splitext(str(x))[1].lstrip('.').lower() for s, x in zip(stems, images)]
+    seen: set = set()
+    for i, n in enumerate(names):
+        if n in seen:
+            names[i] = n = f'{n}-{i}'
+        seen.add(n)
+    return names
+
+
+def load_image(image: ImageInput, index: int, max_size: Optional[int], max_aspect: Optional[float] = None,
+               name: Optional[str] = None) -> LoadedImage:
     """Read a path (``BadSampleError`` naming it if it cannot be decoded) or take an array; images whose
     longer side exceeds ``max_size`` are downscaled (area interpolation) to that size. An image more
-    elongated than ``max_aspect`` (:func:`max_aspect_of`) is a ``BadSampleError`` naming it."""
+    elongated than ``max_aspect`` (:func:`max_aspect_of`) is a ``BadSampleError`` naming it. ``name``: its
+    output stem (:func:`output_names`; the file's stem by default)."""
     if isinstance(image, np.ndarray):
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise PromptError(f'array input {index}: expected RGB uint8 [H, W, 3], got {image.dtype} '
                               f'{list(image.shape)}')
-        arr, name, source = image, f'array_{index}', None
+        arr, source = image, None
+        name = name or f'array_{index}'
     else:
-        arr, name, source = read_rgb(image), osp.splitext(osp.basename(image))[0], image
+        arr, source = read_rgb(image), image
+        name = name or osp.splitext(osp.basename(image))[0]
     h, w = arr.shape[:2]
     if max_aspect and max(h, w) > max_aspect * min(h, w):
         raise BadSampleError(source or name, 'image', f'{w} x {h} px: the longer side is more than {max_aspect:g} '

@@ -13,6 +13,7 @@ import torch
 from visionllm.datasets import prompts
 from visionllm.datasets.transforms.regions import check_region, region_summary
 from visionllm.evaluation.region_metrics import answer_names
+from visionllm.models.predict_options import PredictOptions
 from visionllm.utils.errors import PromptError
 
 from .image_inputs import ImageInput, LoadedImage, rle_at, to_original
@@ -84,21 +85,20 @@ class RegionInferenceMixin:
             raise PromptError(f'{len(regions)} regions given; this model takes at most {enc.max_regions} per image '
                               f'(region {enc.max_regions + 1} onwards do not fit)')
 
-    def _region_run(self, image: ImageInput, regions: Sequence[dict], conv: list, task: str, **meta):
+    def _region_run(self, image: ImageInput, regions: Sequence[dict], conv: list, task: str,
+                    options: Optional[PredictOptions] = None, **meta):
         self._check_regions(regions)
         loaded = self._load_one(image)
         item = self._prepare(loaded, conv, task=task, region_prompts=_to_model_image(regions, loaded), **meta)
-        return loaded, self._run([item])[0]
+        return loaded, self._run([item], options)[0]
 
     def region_caption(self, image: ImageInput, regions: Sequence[dict], max_new_tokens: Optional[int] = None,
                        out_dir: Optional[str] = None) -> dict:
         """Name what is in each region: ``{'text': answer, 'names': [one per region], 'regions': [...]}``."""
         self._check_regions(regions)
         conv = [prompts.region_caption_question(len(regions))]
-        overrides = dict(max_new_tokens=max_new_tokens) if max_new_tokens else {}
-        from .inferencer import _overridden
-        with _overridden(self.model.test_cfg, overrides):
-            loaded, s = self._region_run(image, regions, conv, 'region-caption', answer_mode='free')
+        options = PredictOptions(max_new_tokens=max_new_tokens)
+        loaded, s = self._region_run(image, regions, conv, 'region-caption', options, answer_mode='free')
         self._draw(loaded, s, out_dir, 0.0, False, [])
         text = s.get('pred_text', '')
         return dict(image=loaded.source or loaded.name, text=text, names=answer_names(text),

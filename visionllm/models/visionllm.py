@@ -15,6 +15,7 @@ from .decoder_order import dependency_order
 from .length_buckets import length_buckets
 from .lm_loss import lm_loss
 from .mllm.chat_template import IGNORE_INDEX, ChatTemplate
+from .predict_options import PredictOptions
 from .superlink.beam_search import beam_search
 from .superlink.generation import generate_with_queries
 from .superlink.sampling import GenerationOptions, TokenPicker
@@ -39,8 +40,8 @@ class VisionLLM(BaseModel):
             the prompted class list) is also bounded by that answer's length plus ``answer_slack``
             tokens, so an untrained model that never ends its answer costs what a trained one does.
             ``generation``: :class:`GenerationOptions` kwargs (greedy by default; sampling, temperature,
-            top_k, top_p, repetition_penalty, seed; num_beams, length_penalty for beam search);
-            ``streamer``: a callable ``(sample index, token id)`` called for each generated token.
+            top_k, top_p, repetition_penalty, seed; num_beams, length_penalty for beam search). A call
+            changes them with :class:`PredictOptions` (``predict(..., options)``), never by writing here.
         touch_unused_decoders: add a zero loss over the decoders a batch does not use, so DDP / ZeRO see
             gradients for every parameter with mixed-task batches.
         frozen_modules: names (prefixes) of submodules whose parameters do not train, e.g.
@@ -288,9 +289,12 @@ class VisionLLM(BaseModel):
         return sub_inputs, conds.remap_samples(remap), [samples[i] for i in keep.tolist()]
 
     @torch.no_grad()
-    def predict(self, inputs: dict, data_samples: List[VisionLLMDataSample]) -> List[VisionLLMDataSample]:
+    def predict(self, inputs: dict, data_samples: List[VisionLLMDataSample],
+                options: Optional[PredictOptions] = None) -> List[VisionLLMDataSample]:
         """Prompted samples (conversation ends with the assistant's answer template) run in one
-        forward; the others generate freely (chat, or routing tokens emitted by the LLM)."""
+        forward; the others generate freely (chat, or routing tokens emitted by the LLM). ``options``:
+        this call's settings (the model is not changed)."""
+        opts = options or PredictOptions()
         num_tiles = inputs['num_tiles'].tolist()
         tile_start = [0] + list(torch.tensor(num_tiles).cumsum(0).tolist())
         prompted = [i for i, s in enumerate(data_samples) if s.messages and s.messages[-1]['role'] == 'assistant']
@@ -314,20 +318,21 @@ class VisionLLM(BaseModel):
             hidden = self.llm_hidden_states(embeds, input_ids, mask)
             for f, c in self.superlink.gather(hidden, input_ids, embeds).items():
                 all_conds.setdefault(f, []).append(c.remap_samples(torch.tensor(prompted, device=self.device)))
-        options = GenerationOptions(**self.test_cfg.get('generation', {}))
+        options = GenerationOptions(**{**self.test_cfg.get('generation', {}), **opts.generation})
         if free and options.num_beams > 1:
+            if opts.streamer is not None:
+                raise PromptError('beam search answers are not streamed; use greedy or sampling to stream')
             for i in free:
                 for f, c in self._beam_predict(data_samples[i], num_tiles[i], tiles_of([i]), options,
-                                               regions_of([i])).items():
+                                               regions_of([i]), opts.max_new_tokens).items():
                     all_conds.setdefault(f, []).append(c.remap_samples(torch.tensor([i], device=self.device)))
         elif free:
             input_ids, _, mask = self.sequences([data_samples[i] for i in free], [num_tiles[i] for i in free], True)
             out = generate_with_queries(self.mllm, self.superlink,
                                         self.embed(input_ids, tiles_of(free), regions_of(free)), mask,
-                                        input_ids, [self.token_budget(data_samples[i]) for i in free],
-                                        self.tokenizer.eos_token_id,
-                                        TokenPicker(options, self.device),
-                                        self.test_cfg.get('streamer'))
+                                        input_ids, [self.token_budget(data_samples[i], opts.max_new_tokens)
+                                                    for i in free],
+                                        self.tokenizer.eos_token_id, TokenPicker(options, self.device), opts.streamer)
             for k, i in enumerate(free):
                 data_samples[i].pred_text = self._clean_text(out.token_ids[k])
             for f, c in out.conditions.items():
@@ -339,7 +344,8 @@ class VisionLLM(BaseModel):
                 continue
             conds = TaskConditions.cat(parts)
             sub_inputs, sub_conds, sub_samples = self._subset(inputs, conds, data_samples)
-            decoder.predict(sub_inputs, sub_conds, sub_samples)
+            call_cfg = opts.decoders.get(family)  # a decoder without test options may omit the argument
+            decoder.predict(sub_inputs, sub_conds, sub_samples, **(dict(test_cfg=call_cfg) if call_cfg else {}))
         self._postprocess(data_samples)
         return data_samples
 
@@ -358,11 +364,10 @@ class VisionLLM(BaseModel):
                 fn(s)
 
     def _beam_predict(self, sample: VisionLLMDataSample, num_tiles: int, pixel_values: Optional[Tensor],
-                      options: GenerationOptions, regions: Optional[List[Tensor]] = None) -> Dict[str, TaskConditions]:
+                      options: GenerationOptions, regions: Optional[List[Tensor]] = None,
+                      max_new_tokens: Optional[int] = None) -> Dict[str, TaskConditions]:
         """Beam search for one free sample: sets ``pred_text``; returns the conditions of the routes in the
         best answer (read in one forward over prompt + answer, as a prompted sample's)."""
-        if self.test_cfg.get('streamer') is not None:
-            raise PromptError('beam search answers are not streamed; use greedy or sampling to stream')
         raw, _ = self.template.encode(sample.messages, num_tiles * self.mllm.num_image_tokens,
                                       add_generation_prompt=True)
         prompt = self.superlink.expand(raw, raw, IGNORE_INDEX)[0]
@@ -382,15 +387,16 @@ class VisionLLM(BaseModel):
             last = hidden[torch.arange(len(gens), device=self.device), self.superlink.last_text_index(ids, mask)]
             return F.log_softmax(self.mllm.model.lm_head(last).float(), -1)
 
-        best = beam_search(step_logprobs, options.num_beams, self.token_budget(sample), self.tokenizer.eos_token_id,
-                           options.length_penalty)
+        best = beam_search(step_logprobs, options.num_beams, self.token_budget(sample, max_new_tokens),
+                           self.tokenizer.eos_token_id, options.length_penalty)
         sample.pred_text = self._clean_text(best)
         ids, _, embeds, hidden = read([best])
         return self.superlink.gather(hidden, ids, embeds)
 
-    def token_budget(self, sample: VisionLLMDataSample) -> int:
-        """New tokens a free-generation sample may produce (see ``test_cfg`` in the class docstring)."""
-        cap = self.test_cfg['max_new_tokens']
+    def token_budget(self, sample: VisionLLMDataSample, max_new_tokens: Optional[int] = None) -> int:
+        """New tokens a free-generation sample may produce (see ``test_cfg`` in the class docstring;
+        ``max_new_tokens`` of the call replaces its ``max_new_tokens``)."""
+        cap = max_new_tokens or self.test_cfg['max_new_tokens']
         if isinstance(cap, dict):
             cap = cap.get(sample.metainfo.get('task'), cap['default'])
         groups = sample.metainfo.get('gt_groups')

@@ -85,6 +85,7 @@ def test_keypoints_of_a_box_at_the_border_stay_on_the_image():
     for seed in range(5):  # random heatmaps: their peaks fall past the image for some seeds
         torch.manual_seed(seed)
         dec = _build('pose_decoder_tiny', 'pose_decoder', box_expand=3.0).eval()  # the region reaches past the image
-        kp = dec.predict(dict(images=torch.randn(1, 3, 64, 64)), _conds([8]), [p.clone()])[0].pred_pose.keypoints
-        assert kp.shape == (2, 8, 2)
+        pose = dec.predict(dict(images=torch.randn(1, 3, 64, 64)), _conds([8]), [p.clone()])[0].pred_pose
+        kp = pose.keypoints
+        assert kp.shape == (2, 8, 2) and (pose.keypoint_scores > 0).all()  # every instance decoded
         assert (kp >= 0).all() and (kp[..., 0] <= 80).all() and (kp[..., 1] <= 96).all()

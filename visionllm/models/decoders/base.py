@@ -1,11 +1,12 @@
 """The decoder interface every specialist implements."""
 from abc import ABCMeta, abstractmethod
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from mmengine.model import BaseModule
 from torch import Tensor
 
 from visionllm.structures import TaskConditions, VisionLLMDataSample
+from visionllm.utils.errors import PromptError
 
 
 class BaseTaskDecoder(BaseModule, metaclass=ABCMeta):
@@ -38,5 +39,18 @@ class BaseTaskDecoder(BaseModule, metaclass=ABCMeta):
 
     @abstractmethod
     def predict(self, decoder_inputs: Dict[str, Tensor], conditions: TaskConditions,
-                data_samples: List[VisionLLMDataSample]) -> List[VisionLLMDataSample]:
-        """Fill ``pred_*`` fields of the data samples and return them."""
+                data_samples: List[VisionLLMDataSample], test_cfg: Optional[dict] = None
+                ) -> List[VisionLLMDataSample]:
+        """Fill ``pred_*`` fields of the data samples and return them. ``test_cfg``: this call's options
+        (:meth:`call_test_cfg`)."""
+
+    def call_test_cfg(self, overrides: Optional[dict] = None) -> dict:
+        """The decoder's ``test_cfg`` with one call's ``overrides`` (None values ignored). The decoder is never
+        changed: concurrent calls with different options do not see each other's."""
+        base = dict(getattr(self, 'test_cfg', None) or {})
+        overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+        unknown = sorted(set(overrides) - set(base))
+        if unknown:
+            raise PromptError(f'{type(self).__name__} has no test option {", ".join(unknown)}; it takes: '
+                              f'{", ".join(sorted(base)) or "none"}')
+        return {**base, **overrides}

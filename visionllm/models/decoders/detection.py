@@ -253,11 +253,13 @@ class OVDetectionDecoder(BaseTaskDecoder):
     # ---- inference ----------------------------------------------------------------------------------
     @torch.no_grad()
     def predict(self, decoder_inputs: Dict[str, Tensor], conditions: TaskConditions,
-                data_samples: List[VisionLLMDataSample]) -> List[VisionLLMDataSample]:
+                data_samples: List[VisionLLMDataSample], test_cfg: Optional[dict] = None
+                ) -> List[VisionLLMDataSample]:
         """Top-k over queries x classes; boxes (and masks) in original image coordinates.
 
         Class lists longer than ``max_classes`` run in chunks over the same image features.
         """
+        cfg = self.call_test_cfg(test_cfg)
         B = len(data_samples)
         mlvl, feats = self._backbone(decoder_inputs['images'])
         counts = torch.bincount(conditions.batch_idx, minlength=B)
@@ -279,13 +281,13 @@ class OVDetectionDecoder(BaseTaskDecoder):
             for b, s in enumerate(data_samples):
                 if per_sample[b]:
                     inst = self._postprocess(cls_scores[-1][b, :, :len(per_sample[b])], bbox_preds[-1][b],
-                                             head_in['hidden_states'][-1][b], mask_feats, b, s)
+                                             head_in['hidden_states'][-1][b], mask_feats, b, s, cfg)
                     inst.labels += chunk * self.max_classes
                     results[b].append(inst)
         names = group_by_sample(conditions.embeddings[:, 0], conditions, B)[2]
         for b, s in enumerate(data_samples):
             inst = InstanceData.cat(results[b]) if results[b] else self._empty(s)
-            keep = inst.scores.argsort(descending=True)[:self.test_cfg['max_per_img']]
+            keep = inst.scores.argsort(descending=True)[:cfg['max_per_img']]
             inst = inst[keep]
             inst.label_names = [names[b][int(lbl)] for lbl in inst.labels]
             s.pred_instances = inst
@@ -301,12 +303,12 @@ class OVDetectionDecoder(BaseTaskDecoder):
         return inst
 
     def _postprocess(self, logits: Tensor, boxes: Tensor, hidden: Tensor, mask_feats: Optional[Tensor],
-                     b: int, s) -> InstanceData:
+                     b: int, s, cfg: dict) -> InstanceData:
         """logits [nq, G], boxes [nq, 4] cxcywh normalized, hidden [nq, d] -> InstanceData (orig coords)."""
         scores = logits.sigmoid()
-        k = min(self.test_cfg['max_per_img'], scores.numel())
+        k = min(cfg['max_per_img'], scores.numel())
         top, idx = scores.flatten().topk(k)
-        keep = top > self.test_cfg['score_thr']
+        keep = top > cfg['score_thr']
         top, idx = top[keep], idx[keep]
         q, labels = idx // scores.shape[1], idx % scores.shape[1]
         h, w = s.metainfo['img_shape']
@@ -318,11 +320,11 @@ class OVDetectionDecoder(BaseTaskDecoder):
         inst = InstanceData(bboxes=xyxy, scores=top, labels=labels)
         if mask_feats is not None:
             m = torch.einsum('nd,dhw->nhw', self.mask_embed(hidden[q]), mask_feats[b])
-            inst.masks = self._masks_at_original(m, s, xyxy if self.test_cfg['mask_in_box'] else None)
+            inst.masks = self._masks_at_original(m, s, xyxy if cfg['mask_in_box'] else None, mask_thr=cfg['mask_thr'])
         return inst
 
     def _masks_at_original(self, logits: Tensor, s, boxes: Optional[Tensor] = None,
-                           max_floats: int = 2 ** 25) -> Tensor:
+                           max_floats: int = 2 ** 25, mask_thr: Optional[float] = None) -> Tensor:
         """Mask logits [n, H/4, W/4] of the padded batch -> bool masks [n, oh, ow] of the original image
         (inside ``boxes`` [n, 4], x1 y1 x2 y2 in original pixels, when given).
 
@@ -332,7 +334,8 @@ class OVDetectionDecoder(BaseTaskDecoder):
         h, w = s.metainfo['img_shape']
         oh, ow = s.metainfo['ori_shape']
         H, W = s.metainfo['batch_input_shape']
-        thr = math.log(self.test_cfg['mask_thr'] / (1 - self.test_cfg['mask_thr']))  # sigmoid(x) > t <=> x > logit(t)
+        t = self.test_cfg['mask_thr'] if mask_thr is None else mask_thr
+        thr = math.log(t / (1 - t))  # sigmoid(x) > t <=> x > logit(t)
         out = torch.zeros(len(logits), oh, ow, dtype=torch.bool, device=logits.device)
         step = max(1, max_floats // max(oh * ow, H * W))
         for i in range(0, len(logits), step):

@@ -52,10 +52,10 @@ class DiffusionEditDecoder(DiffusionGenerationDecoder):
             lat = lat * keep[:, None, None, None]
         return lat
 
-    def _guided_eps(self, latents, t, cond, extra, scale):
+    def _guided_eps(self, latents, t, cond, extra, cfg: dict):
         null = self.null_condition[None].expand_as(cond)
         zero = torch.zeros_like(extra)
         inp = torch.cat([torch.cat([latents, zero], 1), torch.cat([latents, extra], 1), torch.cat([latents, extra], 1)])
         e_none, e_img, e_full = self.unet(inp, t, encoder_hidden_states=torch.cat([null, null, cond])).sample.chunk(3)
-        s_img = self.test_cfg['image_guidance_scale']
+        s_img, scale = cfg['image_guidance_scale'], cfg['guidance_scale']
         return e_none + s_img * (e_img - e_none) + scale * (e_full - e_img)

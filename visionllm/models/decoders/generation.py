@@ -180,8 +180,9 @@ class DiffusionGenerationDecoder(BaseTaskDecoder):
             raise ConfigError(f"test_cfg.scheduler must be 'ddim' or 'dpm', got {name!r}")
         return cls.from_config(self.noise_scheduler.config)
 
-    def _guided_eps(self, latents, t, cond, extra, scale):
-        """Classifier-free guidance over (null, cond)."""
+    def _guided_eps(self, latents, t, cond, extra, cfg: dict):
+        """Classifier-free guidance over (null, cond) at ``cfg['guidance_scale']``."""
+        scale = cfg['guidance_scale']
         null = self.null_condition[None].expand_as(cond)
         inp = torch.cat([latents, latents])
         if extra is not None:
@@ -190,32 +191,30 @@ class DiffusionGenerationDecoder(BaseTaskDecoder):
         return e_null + scale * (e_cond - e_null)
 
     @torch.no_grad()
-    def sample(self, cond: Tensor, extra: Optional[Tensor] = None, num_inference_steps: Optional[int] = None,
-               guidance_scale: Optional[float] = None, scheduler: Optional[str] = None,
-               seed: Optional[int] = None) -> Tensor:
-        """Condition tokens [B, T, C] -> uint8 images [B, 3, S, S]."""
-        cfg = self.test_cfg
-        sched = self._sampler(scheduler or cfg['scheduler'])
-        sched.set_timesteps(num_inference_steps or cfg['num_inference_steps'])
-        g = torch.Generator().manual_seed(cfg['seed'] if seed is None else seed)
+    def sample(self, cond: Tensor, extra: Optional[Tensor] = None, **options) -> Tensor:
+        """Condition tokens [B, T, C] -> uint8 images [B, 3, S, S]; ``options``: ``test_cfg`` keys for this call."""
+        cfg = self.call_test_cfg(options)
+        sched = self._sampler(cfg['scheduler'])
+        sched.set_timesteps(cfg['num_inference_steps'])
+        g = torch.Generator().manual_seed(cfg['seed'])
         side = self.image_size // self.vae_factor
         latents = torch.randn(len(cond), self.vae.config.latent_channels, side, side, generator=g).to(cond)
         latents = latents * sched.init_noise_sigma
-        scale = cfg['guidance_scale'] if guidance_scale is None else guidance_scale
         for t in sched.timesteps:
-            eps = self._guided_eps(sched.scale_model_input(latents, t), t, cond, extra, scale)
+            eps = self._guided_eps(sched.scale_model_input(latents, t), t, cond, extra, cfg)
             latents = sched.step(eps, t, latents).prev_sample
         img = self.decode(latents)
         return ((img.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
 
     @torch.no_grad()
     def predict(self, decoder_inputs: Dict[str, Tensor], conditions: TaskConditions,
-                data_samples: List[VisionLLMDataSample]) -> List[VisionLLMDataSample]:
+                data_samples: List[VisionLLMDataSample], test_cfg: Optional[dict] = None
+                ) -> List[VisionLLMDataSample]:
         """``pred_image`` (uint8 [3, S, S]) per sample; with a ``gt_image``, also the validation denoising
         loss at a fixed seed (``val_loss_noise`` metainfo)."""
         cond = self.condition_tokens(conditions, len(data_samples))
         extra = self.extra_inputs(decoder_inputs, data_samples, sample_latents=False)
-        images = self.sample(cond, extra)
+        images = self.sample(cond, extra, **(test_cfg or {}))
         for s, img in zip(data_samples, images):
             s.pred_image = img
         if all('gt_image' in s for s in data_samples):

@@ -130,18 +130,20 @@ class OVPoseDecoder(BaseTaskDecoder):
 
     @torch.no_grad()
     def predict(self, decoder_inputs: Dict[str, Tensor], conditions: TaskConditions,
-                data_samples: List[VisionLLMDataSample]) -> List[VisionLLMDataSample]:
+                data_samples: List[VisionLLMDataSample], test_cfg: Optional[dict] = None
+                ) -> List[VisionLLMDataSample]:
         """``pred_pose``: the detected instances (``pred_instances``, written by the detection decoder:
         score >= ``score_thr``, at most ``max_instances``) with ``keypoints`` [N, K, 2] (original image
         coordinates, clipped to the image) and ``keypoint_scores`` [N, K]; ``pred_keypoint_names`` metainfo.
         ``pred_instances`` is left as the detection decoder wrote it."""
+        cfg = self.call_test_cfg(test_cfg)
         images = decoder_inputs['images']
         kp_emb, _, names = self._keypoint_embeddings(conditions, len(data_samples))
         kept = []
         for s in data_samples:
             inst = s.pred_instances if 'pred_instances' in s else InstanceData(
                 bboxes=images.new_zeros(0, 4), scores=images.new_zeros(0), labels=images.new_zeros(0).long())
-            keep = (inst.scores >= self.test_cfg['score_thr']).nonzero().flatten()[:self.test_cfg['max_instances']]
+            keep = (inst.scores >= cfg['score_thr']).nonzero().flatten()[:cfg['max_instances']]
             kept.append(inst[keep])
         boxes = []
         for s, inst in zip(data_samples, kept):  # predictions are in original coordinates -> input pixels
@@ -162,12 +164,12 @@ class OVPoseDecoder(BaseTaskDecoder):
             for n in range(len(inst)):
                 local, sc = self.codec.decode(heat[i][:K])
                 kps[n] = (bx[n, :2] + local[0] * (bx[n, 2:] - bx[n, :2]) / R) / sf
+                scores[n] = sc[0]
+                i += 1
             if 'ori_shape' in s.metainfo:  # the expanded box may reach past the image: keypoints stay on it
                 h, w = s.metainfo['ori_shape'][:2]
                 np.clip(kps[..., 0], 0, w, out=kps[..., 0])
                 np.clip(kps[..., 1], 0, h, out=kps[..., 1])
-                scores[n] = sc[0]
-                i += 1
             inst.keypoints = torch.from_numpy(kps)
             inst.keypoint_scores = torch.from_numpy(scores)
             s.pred_pose = inst

@@ -73,8 +73,10 @@ class OVSemSegDecoder(BaseTaskDecoder):
 
     @torch.no_grad()
     def predict(self, decoder_inputs: Dict[str, Tensor], conditions: TaskConditions,
-                data_samples: List[VisionLLMDataSample]) -> List[VisionLLMDataSample]:
+                data_samples: List[VisionLLMDataSample], test_cfg: Optional[dict] = None
+                ) -> List[VisionLLMDataSample]:
         """``pred_sem_seg``: [1, H, W] indices into each sample's prompted classes, original size."""
+        self.call_test_cfg(test_cfg)  # no options: an unknown one is an error
         logits = self._logits(decoder_inputs['images'], conditions, len(data_samples))
         _, _, names = group_by_sample(conditions.embeddings[:, 0], conditions, len(data_samples))
         for b, s in enumerate(data_samples):
