@@ -19,6 +19,7 @@ from .predict_options import PredictOptions
 from .superlink.beam_search import beam_search
 from .superlink.generation import generate_with_queries
 from .superlink.sampling import GenerationOptions, TokenPicker
+from .task_postprocess import task_postprocess
 
 
 @MODELS.register_module()
@@ -346,22 +347,8 @@ class VisionLLM(BaseModel):
             sub_inputs, sub_conds, sub_samples = self._subset(inputs, conds, data_samples)
             call_cfg = opts.decoders.get(family)  # a decoder without test options may omit the argument
             decoder.predict(sub_inputs, sub_conds, sub_samples, **(dict(test_cfg=call_cfg) if call_cfg else {}))
-        self._postprocess(data_samples)
+        task_postprocess(data_samples)
         return data_samples
-
-    def _postprocess(self, samples: List[VisionLLMDataSample]) -> None:
-        """The task specs' ``postprocess`` functions (``TaskSpec.postprocess``) on their samples."""
-        from visionllm.registry import FUNCTIONS
-        from visionllm.structures.tasks import task_specs
-        specs = task_specs()
-        for s in samples:
-            spec = specs.get(s.metainfo.get('task'))
-            if spec is not None and spec.postprocess:
-                fn = FUNCTIONS.get(spec.postprocess)
-                if fn is None:
-                    raise ConfigError(f'task {spec.name!r}: postprocess function {spec.postprocess!r} is not '
-                                      'registered in FUNCTIONS')
-                fn(s)
 
     def _beam_predict(self, sample: VisionLLMDataSample, num_tiles: int, pixel_values: Optional[Tensor],
                       options: GenerationOptions, regions: Optional[List[Tensor]] = None,

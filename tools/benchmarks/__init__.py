@@ -1,0 +1,1 @@
+"""The subcommands of tools/benchmark.py, by concern."""
