@@ -50,6 +50,7 @@ def main():
     from visionllm.apis import VisionLLMInferencer
     from visionllm.apis.runner_utils import friendly_errors
     from visionllm.datasets.transforms.regions import interior_point
+    from visionllm.evaluation.held_out import held_out_names
     from visionllm.evaluation.region_metrics import decode_segmentation
     cfg = Config.fromfile(args.config)
     loader = cfg.get(f'{args.split}_dataloader')
@@ -60,11 +61,8 @@ def main():
     ann = osp.join(ds['data_root'], ds['ann_file'])
     with open(ann) as f:
         coco = json.load(f)
-    held_out = set()
     meta = osp.join(ds['data_root'], 'meta.json')
-    if osp.exists(meta):
-        with open(meta) as f:
-            held_out = set(json.load(f).get('held_out', []))
+    held_out = held_out_names(file=meta if osp.exists(meta) else None)
     images = {im['id']: im for im in coco['images']}
     names = {c['id']: c['name'] for c in coco['categories']}
     objs = [a for a in coco['annotations'] if not a.get('iscrowd') and a.get('segmentation')]

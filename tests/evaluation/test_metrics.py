@@ -1,6 +1,7 @@
 import os.path as osp
 
 import numpy as np
+import pytest
 import torch
 from mmengine.evaluator import Evaluator
 from mmengine.structures import InstanceData
@@ -286,3 +287,17 @@ def test_long_class_lists_are_evaluated_in_chunks(synth_root, tmp_path):
             split.append(dict(s, pred_instances=inst))
     m.process({}, split)
     assert m.compute_metrics(m.results)['bbox_mAP'] == 1.0
+
+
+def test_held_out_names_from_names_and_file(tmp_path):
+    from visionllm.evaluation.held_out import held_out_names
+    from visionllm.utils.errors import ConfigError
+    meta = tmp_path / 'meta.json'
+    meta.write_text('{"held_out": ["green star"], "seed": 0}')
+    assert held_out_names(['pink cross'], str(meta)) == {'pink cross', 'green star'}
+    assert held_out_names() == set()
+    meta.write_text('{"held_out": "green star"}')
+    with pytest.raises(ConfigError, match='meta.json: "held_out" must be a list'):
+        held_out_names(file=str(meta))
+    with pytest.raises(ConfigError, match='missing.json: cannot read the held-out names'):
+        held_out_names(file=str(tmp_path / 'missing.json'))

@@ -1,5 +1,4 @@
 """Open-vocabulary COCO box / mask mAP (mmdet CocoMetric) with seen / held-out splits."""
-import json
 import math
 from typing import Dict, Optional, Sequence
 
@@ -7,6 +6,7 @@ import numpy as np
 import torch
 from mmdet.evaluation import CocoMetric
 
+from visionllm.evaluation.held_out import held_out_names
 from visionllm.registry import METRICS
 
 
@@ -62,10 +62,7 @@ class OVCocoMetric(FileCategoriesMixin, CocoMetric):
                       level=30)
             self.metrics = [m for m in self.metrics if m != 'segm']
         self.tasks = tuple(tasks)
-        if held_out_file:
-            with open(held_out_file) as f:
-                held_out = list(held_out) + list(json.load(f).get('held_out', []))
-        self.held_out = set(held_out)
+        self.held_out = held_out_names(held_out, held_out_file)
         self.answer_mode = answer_mode
         # the file's category order: mmdet's CocoMetric maps label i to the i-th id of get_cat_ids(names)
         self._classes = tuple(c['name'] for c in self._coco_api.dataset['categories'])

@@ -1,5 +1,4 @@
 """Metrics of the visual-prompt tasks: region recognition, interactive segmentation, counting by example."""
-import json
 from collections import defaultdict
 from typing import Dict, List, Optional, Sequence
 
@@ -7,6 +6,7 @@ import numpy as np
 import torch
 from mmengine.evaluator import BaseMetric
 
+from visionllm.evaluation.held_out import held_out_names
 from visionllm.registry import METRICS
 
 from .text_metrics import normalize_answer
@@ -18,10 +18,7 @@ class HeldOutSplitMixin(BaseMetric):
 
     def __init__(self, held_out: Sequence[str] = (), held_out_file: Optional[str] = None, **kwargs):
         super().__init__(**kwargs)
-        self.held_out = set(held_out)
-        if held_out_file:
-            with open(held_out_file) as f:
-                self.held_out |= set(json.load(f).get('held_out', []))
+        self.held_out = held_out_names(held_out, held_out_file)
 
     def split_means(self, rows: list, key: str, seen_key: str, unseen_key: str) -> Dict[str, float]:
         """Means of ``(name, value)`` rows overall and over seen / held-out names (splits without rows left out)."""

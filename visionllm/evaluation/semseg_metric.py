@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from mmseg.evaluation import IoUMetric
 
+from visionllm.evaluation.held_out import held_out_names
 from visionllm.registry import METRICS
 
 
@@ -26,10 +27,7 @@ class OVIoUMetric(IoUMetric):
         if classes_file:
             with open(classes_file) as f:
                 self._classes = tuple(json.load(f))
-        if held_out_file:
-            with open(held_out_file) as f:
-                held_out = list(held_out) + list(json.load(f).get('held_out', []))
-        self.held_out = set(held_out)
+        self.held_out = held_out_names(held_out, held_out_file)
 
     @property
     def dataset_meta(self) -> dict:
