@@ -231,10 +231,11 @@ COCO_SKELETON = [[16, 14], [14, 12], [17, 15], [15, 13], [12, 13], [6, 12], [7, 
                  [8, 10], [9, 11], [2, 3], [1, 2], [1, 3], [2, 4], [3, 5], [4, 6], [5, 7]]
 
 
-def write_coco_keypoints(root: str, ann_name: str = 'person_keypoints.json') -> str:
+def write_coco_keypoints(root: str, ann_name: str = 'person_keypoints.json', second_person: bool = False) -> str:
     """COCO person keypoints as COCO writes them: the astronaut photo with one person (17 named points, 1-based
     skeleton; unlabelled points are (0, 0, 0), occluded ones v=1), a crowd annotation with no keypoints, and
-    a second category without keypoints. Returns the file's path."""
+    a second category without keypoints. With ``second_person``, a smaller person beside the first (several
+    people in one image). Returns the file's path."""
     from PIL import Image
     from skimage import data
     os.makedirs(osp.join(root, 'images'), exist_ok=True)
@@ -254,6 +255,12 @@ def write_coco_keypoints(root: str, ann_name: str = 'person_keypoints.json') -> 
                  segmentation=_uncompressed_rle(crowd)),
             dict(id=44, image_id=9, category_id=90, bbox=[380.0, 380.0, 100.0, 100.0], area=10000.0, iscrowd=0,
                  segmentation=[[380.0, 380.0, 480.0, 380.0, 480.0, 480.0, 380.0, 480.0]])]
+    if second_person:
+        small = {n: (int(400 + (x - 95) * 0.3), int(300 + y * 0.3), v) for n, (x, y, v) in points.items()}
+        anns.append(dict(id=45, image_id=9, category_id=1, bbox=[400.0, 300.0, 100.0, 150.0], area=9000.0,
+                         iscrowd=0, num_keypoints=len(small),
+                         keypoints=[v for n in COCO_KEYPOINTS for v in small.get(n, (0, 0, 0))],
+                         segmentation=[[400.0, 450.0, 450.0, 300.0, 500.0, 450.0]]))
     cats = [dict(id=90, name='rocket', supercategory='object'),
             dict(id=1, name='person', supercategory='person', keypoints=COCO_KEYPOINTS, skeleton=COCO_SKELETON)]
     path = osp.join(root, 'annotations', ann_name)

@@ -27,7 +27,10 @@ class FileCategoriesMixin:
         keep = map_predicted_names(data_samples, {n: i for i, n in enumerate(self._classes)}, self.tasks,
                                    self.answer_mode, getattr(self, 'names_from', 'prediction'))
         if keep:
+            start = len(self.results)
             super().process(data_batch, keep)
+            for (gt, _), s in zip(self.results[start:], keep):  # kept with the result: gathered over ranks
+                gt['prompted'] = list(s.get('class_names') or [])
 
 
 @METRICS.register_module()
@@ -68,7 +71,28 @@ class OVCocoMetric(FileCategoriesMixin, CocoMetric):
         self._classes = tuple(c['name'] for c in self._coco_api.dataset['categories'])
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
+        """mmdet's metrics over the file's categories that the evaluated samples prompted: a category no sample
+        asked for (e.g. the other categories of a keypoint file, whose pose samples name one) is not scored."""
         self.img_ids = sorted({gt['img_id'] for gt, _ in results})
+        prompted = {n.casefold() for gt, _ in results for n in gt.get('prompted', ())}
+        subset = tuple(n for n in self._classes if n.casefold() in prompted)
+        if not subset or len(subset) == len(self._classes):
+            return self._compute(results)
+        lut = np.full(len(self._classes), -1)
+        lut[[self._classes.index(n) for n in subset]] = np.arange(len(subset))
+        narrowed = []
+        for gt, r in results:
+            keep = lut[r['labels']] >= 0  # names written for categories no sample prompted
+            narrowed.append((gt, {k: (v[keep] if k in ('bboxes', 'scores', 'labels', 'mask_scores') else
+                                      [m for m, k2 in zip(v, keep) if k2] if k == 'masks' else v)
+                                  for k, v in dict(r, labels=lut[r['labels']]).items()}))
+        classes, self._classes = self._classes, subset
+        try:
+            return self._compute(narrowed)
+        finally:
+            self._classes = classes
+
+    def _compute(self, results: list) -> Dict[str, float]:
         metrics, out = list(self.metrics), {}
         has_masks = all('masks' in r for _, r in results)
         self.classwise = True

@@ -28,6 +28,7 @@ class OVCocoKeypointMetric(PoseCocoMetric):
                 (category is None or c['name'] == category)]
         self.category = cats[0]
         self.keypoint_names = list(self.category['keypoints'])
+        self.coco = _only_category(self.coco, self.category)  # other categories have no keypoints to score
         if sigmas_file:
             with open(sigmas_file) as f:
                 sigmas = json.load(f).get('keypoint_sigmas', sigmas)
@@ -92,3 +93,14 @@ class OVCocoKeypointMetric(PoseCocoMetric):
             return {k: 0.0 for k in ('AP', 'AP .5', 'AP .75', 'AP (M)', 'AP (L)', 'AR', 'AR .5', 'AR .75', 'AR (M)',
                                      'AR (L)')}
         return super().compute_metrics(results)
+
+
+def _only_category(coco, category: dict):
+    """A copy of an (xtcocotools) COCO index holding only ``category`` and its annotations: OKS evaluation reads
+    every ground-truth annotation's keypoints, which the file's other categories do not have."""
+    dataset = dict(coco.dataset, categories=[category],
+                   annotations=[a for a in coco.dataset['annotations'] if a['category_id'] == category['id']])
+    out = type(coco)()
+    out.dataset = dataset
+    out.createIndex()
+    return out
