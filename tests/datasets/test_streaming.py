@@ -189,16 +189,16 @@ def test_bad_shards_are_skipped_counted_and_logged(main_cfg, shards, tmp_path, l
 
 
 def test_runner_trains_from_shards_and_resumes_exactly(synth_root, tokenizer_dir, shards, tmp_path):
-    """4 iterations from the sharded config under 2-process DDP x 2 workers; then a run resumed from its
-    iteration-2 checkpoint (as after a kill) continues from the stream position saved in it and trains
-    iterations 3-4 on the same samples on each rank."""
+    """5 iterations from the sharded config under 2-process DDP x 2 workers; then a run resumed from its
+    iteration-3 checkpoint (as after a kill; mid-round: worker 1's batch is due next) continues from the
+    stream position saved in it and trains iterations 4-5 on the same samples, in the same order, on each rank."""
     root, _ = shards
-    cfg = tiny_config(SHARDED, synth_root, tokenizer_dir, str(tmp_path), iters=4)
+    cfg = tiny_config(SHARDED, synth_root, tokenizer_dir, str(tmp_path), iters=5)
     for ds in cfg.train_dataloader.dataset.datasets:
         ds.shards = osp.join(root, osp.basename(ds.shards))
     cfg.train_dataloader.num_workers = 2
     cfg.val_dataloader = cfg.val_evaluator = cfg.val_cfg = None  # training only: validation reads the
-    cfg.default_hooks.checkpoint.interval = 2  # map-style splits, tested elsewhere
+    cfg.default_hooks.checkpoint.interval = 3  # map-style splits, tested elsewhere
     cfg.custom_imports = dict(imports=['tests.datasets.stream_keys_hook'], allow_failed_imports=False)
     port = str(free_port())
     keys = {}
@@ -206,24 +206,25 @@ def test_runner_trains_from_shards_and_resumes_exactly(synth_root, tokenizer_dir
         cfg.custom_hooks = [dict(type='StreamStateHook'), dict(type='StreamKeysHook', out=str(tmp_path / name))]
         path = str(tmp_path / f'{name}.py')
         cfg.dump(path)
-        extra = ['--resume', str(tmp_path / 'straight' / 'iter_2.pth')] if name == 'resumed' else []
+        extra = ['--resume', str(tmp_path / 'straight' / 'iter_3.pth')] if name == 'resumed' else []
         r = run(['-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_port', port, 'tools/train.py', path,
                  '--work-dir', str(tmp_path / name), '--launcher', 'pytorch'] + extra)
         log = r.stdout + r.stderr
         assert r.returncode == 0, log[-3000:]
-        assert 'Iter(train) [4/4]' in log and osp.exists(tmp_path / name / 'iter_4.pth'), log[-3000:]
+        assert 'Iter(train) [5/5]' in log and osp.exists(tmp_path / name / 'iter_5.pth'), log[-3000:]
         keys[name] = [[json.loads(ln) for ln in open(tmp_path / f'{name}.rank{k}')] for k in range(2)]
         if name == 'resumed':  # continued from the saved stream position, not by re-reading 2 iterations
             assert 'stream resumes after its saved position' in log, log[-3000:]  # (rank 0 logs)
             assert 'Fast sampler-level resume' not in log, log[-3000:]
-    state = torch.load(tmp_path / 'straight' / 'iter_2.pth', weights_only=False)['meta']['stream_state']
+    state = torch.load(tmp_path / 'straight' / 'iter_3.pth', weights_only=False)['meta']['stream_state']
     assert state['world_size'] == 2 and state['num_workers'] == 2 and len(state['ranks']) == 2
-    assert all(sorted(r) == [0, 1] and all(p['items'] == 2 for p in r.values()) for r in state['ranks'])
+    assert all(r[0]['items'] == 4 and r[1]['items'] == 2 for r in state['ranks'])  # worker 0: 2 batches of 2
+    assert state['next_workers'] == [1, 1]
     for rank in range(2):
         straight = {it: k for it, k in keys['straight'][rank]}
-        assert len(straight) == 4 and all(len(k) == 2 and all(k) for k in straight.values())
-        assert len({tuple(k) for k in straight.values()}) == 4  # different samples every iteration
-        assert [it for it, _ in keys['resumed'][rank]] == [2, 3]  # iterations 3 and 4 only
+        assert len(straight) == 5 and all(len(k) == 2 and all(k) for k in straight.values())
+        assert len({tuple(k) for k in straight.values()}) == 5  # different samples every iteration
+        assert [it for it, _ in keys['resumed'][rank]] == [3, 4]  # iterations 4 and 5 only
         assert all(k == straight[it] for it, k in keys['resumed'][rank]), (rank, keys)
     both = [set(k for _, ks in keys['straight'][rank] for k in ks) for rank in range(2)]
     assert not both[0] & both[1]  # the ranks read different shards
@@ -361,14 +362,15 @@ def test_a_reader_without_a_shard_is_a_clear_error(main_cfg, shards):
 
 
 def test_a_sample_missing_a_member_leaves_no_bytes_in_memory():
-    """decode_sample of a shard sample whose second file is missing: a KeyError, and the first file's bytes
+    """decode_sample of a shard sample whose second file is missing: a bad sample, and the first file's bytes
     are not left registered (a long stream of such samples would grow memory)."""
     from visionllm.datasets import shards
+    from visionllm.utils.errors import BadSampleError
     before = dict(shards._MEMORY)
     sample = {'__key__': 's0_000000001', 'a.png': b'png bytes',
               'json': json.dumps({'__files__': {'img_path': {'member': 'a.png'},
                                                 'seg_map_path': {'member': 'b.png'}}}).encode()}
-    with pytest.raises(KeyError, match='member b.png missing'):
+    with pytest.raises(BadSampleError, match='s0_000000001: field `member`: b.png missing'):
         shards.decode_sample(sample)
     assert shards._MEMORY == before
     sample['b.png'] = b'more bytes'

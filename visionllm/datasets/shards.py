@@ -17,6 +17,8 @@ import numpy as np
 from mmengine.fileio import register_backend
 from mmengine.fileio.backends import BaseStorageBackend
 
+from visionllm.utils.errors import BadSampleError
+
 PREFIX = 'vllmshard'
 INDEX = 'index.json'  # per-folder sample counts written with the shards
 _MEMORY: Dict[str, bytes] = {}  # this process's files of the samples being prepared
@@ -124,13 +126,20 @@ def share_files(samples: Iterator[dict]) -> Iterator[dict]:
 
 def decode_sample(sample: dict) -> dict:
     """A webdataset sample -> the data info, its file fields pointing at ``vllmshard://`` entries
-    (registered in this process's memory until :func:`release` is called)."""
-    info = _decode(json.loads(sample['json']))
+    (registered in this process's memory until :func:`release` is called). A sample without a readable
+    ``json`` member or missing a file member is a :class:`BadSampleError`."""
+    key = f'shard sample {sample.get("__key__", "?")}'
+    try:
+        info = _decode(json.loads(sample['json']))
+    except KeyError:
+        raise BadSampleError(key, 'json', 'member missing') from None
+    except ValueError as e:
+        raise BadSampleError(key, 'json', f'not JSON: {e}') from None
     members = {field: ref['member'] if isinstance(ref, dict) else ref
                for field, ref in info.pop('__files__', {}).items()}
     missing = [m for m in members.values() if m not in sample]
     if missing:  # checked before any bytes are registered: a failed sample leaves nothing in memory
-        raise KeyError(f'shard sample {sample["__key__"]}: member {missing[0]} missing')
+        raise BadSampleError(key, 'member', f'{missing[0]} missing')
     for field, member in members.items():
         uri = f'{PREFIX}://{sample["__key__"]}/{member}'
         _MEMORY[uri] = sample[member]

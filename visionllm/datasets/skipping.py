@@ -1,5 +1,5 @@
-"""Skip-and-count handling of bad samples during training."""
-from typing import Any, Dict, List
+"""Skip-and-count handling of bad samples during training: one policy for map-style and streamed data."""
+from typing import Any, Callable, Dict, List, Optional
 
 from mmengine.dataset import pseudo_collate
 
@@ -18,17 +18,26 @@ class SkipBadSamplesMixin:
     def __getitem__(self, idx: int) -> Dict[str, Any]:
         if not self._fully_initialized:
             self.full_init()
-        try:
-            data = self.prepare_data(idx)
-        except BadSampleError as e:
-            if self.test_mode:
-                raise
-            return dict(skipped=dict(index=idx, reason=str(e)))
-        if data is None:
-            if self.test_mode:
-                raise BadSampleError(f'sample {idx}', 'pipeline', 'a transform dropped the sample')
-            return dict(skipped=dict(index=idx, reason='a transform dropped the sample'))
-        return data
+        return prepare_or_skip(lambda: self.prepare_data(idx), idx, self.test_mode)
+
+
+def prepare_or_skip(prepare: Callable[[], Optional[dict]], index, test_mode: bool) -> Dict[str, Any]:
+    """The one policy for bad samples, map-style and streamed alike: ``prepare()``'s packed sample. A
+    :class:`BadSampleError` (unreadable image, malformed annotation or shard member) or a transform that
+    drops the sample (None) becomes, in training, ``{'skipped': {'index', 'reason'}}`` (dropped from the batch
+    by :func:`visionllm_collate`, counted and logged by ``BadSampleHook``); in test mode it is raised. Any
+    other error is a bug and propagates."""
+    try:
+        data = prepare()
+    except BadSampleError as e:
+        if test_mode:
+            raise
+        return dict(skipped=dict(index=index, reason=str(e)))
+    if data is None:
+        if test_mode:
+            raise BadSampleError(f'sample {index}', 'pipeline', 'a transform dropped the sample')
+        return dict(skipped=dict(index=index, reason='a transform dropped the sample'))
+    return data
 
 
 @FUNCTIONS.register_module()

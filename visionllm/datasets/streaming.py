@@ -9,9 +9,10 @@ from mmengine.logging import print_log
 from torch.utils.data import IterableDataset, get_worker_info
 
 from visionllm.registry import DATASETS
-from visionllm.utils.errors import BadSampleError, ConfigError
+from visionllm.utils.errors import ConfigError
 
 from .shards import decode_sample, iter_shards, release, shard_counts, shard_list
+from .skipping import prepare_or_skip
 
 
 def _rank_world():
@@ -145,19 +146,14 @@ class StreamingDataset(IterableDataset):
 
     def _prepare(self, sample: dict) -> dict:
         key = f'{sample.get("__url__", "?")}:{sample["__key__"]}'
-        info = None
-        try:
+
+        def prepare():
             info = decode_sample(sample)
-            data = self.source.pipeline(info)
-        except (BadSampleError, KeyError, ValueError) as e:
-            if self.test_mode:
-                raise
-            return dict(skipped=dict(index=key, reason=f'{type(e).__name__}: {e}'))
-        finally:
-            if info is not None:
+            try:
+                return self.source.pipeline(info)
+            finally:
                 release(info)
-        if data is None:
-            return dict(skipped=dict(index=key, reason='a transform dropped the sample'))
+        data = prepare_or_skip(prepare, key, self.test_mode)  # the policy of map-style datasets
         if 'data_samples' in data:
             data['data_samples'].set_metainfo(dict(shard_key=key))
         return data

@@ -1,5 +1,6 @@
 """Exact resume of streaming training data: the stream position goes into the checkpoint."""
-from typing import Dict, List, Optional
+from collections import deque
+from typing import Deque, Dict, List, Optional
 
 from mmengine.dist import all_gather_object, get_rank, get_world_size
 from mmengine.hooks import Hook
@@ -8,11 +9,46 @@ from mmengine.runner.loops import _InfiniteDataloaderIterator
 from visionllm.registry import HOOKS
 
 
+def _batch_worker(batch) -> Optional[int]:
+    """The dataloader worker a batch came from (its samples' ``stream_pos``), None if it does not say."""
+    positions = (batch or {}).get('stream_pos') if isinstance(batch, dict) else None
+    if isinstance(positions, dict):
+        positions = [dict(zip(positions, values)) for values in zip(*positions.values())]
+    return int(positions[0]['worker']) if positions else None
+
+
 class _ContinuingStream(_InfiniteDataloaderIterator):
-    """The train loop's iterator after a stream resumed from its saved position: nothing to skip."""
+    """The train loop's iterator after a stream resumed from its saved position: nothing to skip, and the
+    batches come in the order the interrupted run would have taken them.
+
+    A DataLoader takes its workers' batches in turn from worker 0; the interrupted run's next batch was due
+    from worker ``next_worker`` (it had stopped mid-round). Batches of the other workers are held until it is
+    their turn, so iteration ``i`` trains on the batch it would have trained on without the interruption."""
+
+    def __init__(self, dataloader, next_worker: Optional[int] = None, num_workers: int = 1):
+        super().__init__(dataloader)
+        self._expect, self._workers = next_worker, num_workers
+        self._held: Dict[int, Deque] = {}
 
     def skip_iter(self, num_iters: int) -> None:
         pass
+
+    def __next__(self):
+        if self._expect is None or self._workers <= 1:
+            return super().__next__()
+        while True:
+            held = self._held.get(self._expect)
+            if held:
+                batch = held.popleft()
+                break
+            batch = super().__next__()
+            worker = _batch_worker(batch)
+            if worker is None or worker == self._expect or sum(map(len, self._held.values())) > 4 * self._workers:
+                break  # (a batch that does not say, or a worker that stopped: taken as it comes)
+            self._held.setdefault(worker, deque()).append(batch)
+        worker = _batch_worker(batch)
+        self._expect = None if worker is None else (worker + 1) % self._workers
+        return batch
 
 
 def _later(a: dict, b: dict) -> bool:
@@ -39,6 +75,8 @@ class StreamStateHook(Hook):
     def __init__(self):
         self.positions: Dict[int, dict] = {}  # this rank's readers
         self.ranks: Optional[List[Dict[int, dict]]] = None  # every rank's, after the last iteration
+        self.next_worker: Optional[int] = None  # the worker whose batch this rank takes next
+        self.next_workers: Optional[List[Optional[int]]] = None  # every rank's
         self.resumed = False
 
     @staticmethod
@@ -53,10 +91,13 @@ class StreamStateHook(Hook):
             worker = int(pos['worker'])
             if worker not in self.positions or _later(pos, self.positions[worker]):
                 self.positions[worker] = dict(pos)
+        if positions:
+            self.next_worker = (int(positions[0]['worker']) + 1) % self._workers(runner)
         if get_world_size() == 1:
-            self.ranks = [self.positions]
+            self.ranks, self.next_workers = [self.positions], [self.next_worker]
         elif self._checkpoint_due(runner):  # the collective only where a checkpoint will store the result
-            self.ranks = all_gather_object(self.positions)
+            gathered = all_gather_object((self.positions, self.next_worker))
+            self.ranks, self.next_workers = [g[0] for g in gathered], [g[1] for g in gathered]
 
     def _checkpoint_due(self, runner) -> bool:
         """Whether the CheckpointHook saves after this iteration (True when it cannot be told)."""
@@ -69,7 +110,8 @@ class StreamStateHook(Hook):
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         if self.ranks and any(self.ranks):
             checkpoint.setdefault('meta', {})['stream_state'] = dict(
-                world_size=get_world_size(), num_workers=self._workers(runner), ranks=self.ranks)
+                world_size=get_world_size(), num_workers=self._workers(runner), ranks=self.ranks,
+                next_workers=self.next_workers)
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         if not getattr(runner, '_resume', False):  # load_from (fine-tuning) starts the stream afresh
@@ -87,6 +129,8 @@ class StreamStateHook(Hook):
             return
         self.positions = {int(w): p for w, p in state['ranks'][get_rank()].items()}
         self.ranks = state['ranks']
+        self.next_workers = state.get('next_workers')  # absent in older checkpoints: batches as they come
+        self.next_worker = self.next_workers[get_rank()] if self.next_workers else None
         dataset.load_stream_state(self.positions, here['num_workers'])
         self.resumed = True
         runner.logger.info(f'stream resumes after its saved position: {self.positions} (rank {get_rank()})')
@@ -94,4 +138,4 @@ class StreamStateHook(Hook):
     def before_train(self, runner) -> None:
         loop = runner.train_loop
         if self.resumed and hasattr(loop, 'dataloader_iterator'):
-            loop.dataloader_iterator = _ContinuingStream(loop.dataloader)
+            loop.dataloader_iterator = _ContinuingStream(loop.dataloader, self.next_worker, self._workers(runner))
