@@ -85,6 +85,39 @@ def _finish(done: int, skipped: list, strict: bool) -> None:
         sys.exit(1)
 
 
+def _write_routed(res: dict, name: str, out_dir: str) -> str:
+    """A routed chat answer's decoder results: ``preds/<name>.json`` (detections, keypoints, class pixel
+    counts of the label map, the answer) and the generated / edited picture ``preds/<name>_image.png``; returns
+    a short summary."""
+    import json
+    import os
+
+    import numpy as np
+
+    from visionllm.datasets.transforms.loading import write_rgb
+    os.makedirs(osp.join(out_dir, 'preds'), exist_ok=True)
+    out, said = dict(answer=res['text']), []
+    for family, value in res['outputs'].items():
+        if family == 'image':
+            path = osp.join(out_dir, 'preds', name + '_image.png')
+            write_rgb(path, value)
+            said.append(f'picture: {path}')
+        elif family == 'seg':
+            lm = np.asarray(value['label_map'])
+            out['seg'] = dict(class_names=value['class_names'], label_counts={
+                n: int((lm == k).sum()) for k, n in enumerate(value['class_names'])})
+            said.append(f'{len(value["class_names"])} classes segmented')
+        else:
+            out[family] = value
+            said.append(f'{len(value["scores"])} {"instances with keypoints" if family == "pose" else "objects"}')
+    if len(out) > 1:
+        path = osp.join(out_dir, 'preds', name + '.json')
+        with open(path, 'w') as f:
+            json.dump(out, f)
+        said.append(path)
+    return '; '.join(said)
+
+
 # a task's inference entry (TaskSpec.infer) -> the flag that runs it, given --texts
 ENTRY_FLAGS = dict(segment='segment', pose='pose', generate='generate', edit='edit', chat='question')
 # entries that take visual prompts (--region / --point) instead of --texts
@@ -215,12 +248,8 @@ def main():
                                do_sample=args.do_sample, temperature=args.temperature, top_p=args.top_p,
                                num_beams=args.num_beams)
                 line = f'{img}: {res["text"]}'
-                if res['predictions']:  # the LLM routed: its decoders' results come back too
-                    path = osp.join(args.out_dir, 'preds', name + '.json')
-                    os.makedirs(osp.dirname(path), exist_ok=True)
-                    with open(path, 'w') as f:
-                        json.dump(dict(res['predictions'], answer=res['text']), f)
-                    line += f'  [{len(res["predictions"]["label_names"])} objects: {path}]'
+                if res['outputs']:  # the LLM routed: its decoders' results come back too
+                    line += '  [' + _write_routed(res, name, args.out_dir) + ']'
                 print(line)
             _each_file(images, skipped, ask)
             return _finish(len(images) - len(skipped), skipped, args.strict)

@@ -58,7 +58,7 @@ def test_free_mode_and_arrays_and_chat(inferencer):
     assert isinstance(answer, str)
     assert inferencer.model.test_cfg['max_new_tokens'] != 4  # a per-call setting only
     res = inferencer.chat(img, 'Please detect red circle in the image.', max_new_tokens=6, return_dict=True)
-    assert set(res) == {'text', 'routes', 'predictions'} and '[DET]' not in res['text']
+    assert set(res) == {'text', 'routes', 'outputs', 'predictions'} and '[DET]' not in res['text']
     assert (res['predictions'] is None) == (not res['routes'])
     with pytest.raises(PromptError, match='no such image'):
         inferencer('missing.png', texts='a')
@@ -225,3 +225,28 @@ def test_overlapping_requests_answer_as_alone_and_change_nothing(all_tasks, synt
     for k, result in together:
         assert result == alone[k], k
     assert settings() == before
+
+
+def test_chat_returns_what_every_routed_decoder_made(all_tasks, synth_root):
+    """A routed answer's results, packaged for ``chat(return_dict=True)``, equal those of the task's own entry
+    (segment, pose, generate) on the same model and image: the same label map, keypoints and picture."""
+    from visionllm.apis.chat_inference import routed_outputs
+    from visionllm.datasets import prompts
+    inf = all_tasks
+    img = osp.join(synth_root, 'images/val/000001.png')
+    loaded = inf._load_one(img)
+    names = ['background', 'red circle']
+    seg = inf._run([inf._prepare(loaded, prompts.seg_conversation(names), task='semseg', class_names=names)])[0]
+    out = routed_outputs(seg, loaded, 0.3)
+    ref = inf.segment(img, names)[0]
+    assert set(out) == {'seg'} and out['seg']['class_names'] == names
+    assert np.array_equal(out['seg']['label_map'], ref['label_map'])
+    pose = inf._run([inf._prepare(loaded, prompts.pose_conversation('shape', ['top', 'center']), task='pose',
+                                  class_names=['shape'], keypoint_names=['top', 'center'])])[0]
+    out = routed_outputs(pose, loaded, 0.0)
+    ref = inf.pose(img, 'shape', 'top . center', pred_score_thr=0.0)[0]
+    assert {'pose', 'det'} <= set(out) and out['pose']['keypoint_names'] == ['top', 'center']
+    assert out['pose']['keypoints'] == ref['keypoints'] and out['pose']['scores'] == ref['scores']
+    gen = inf._run([inf._pack_only(prompts.gen_conversation('a red circle'), task='gen', text='a red circle')])[0]
+    out = routed_outputs(gen, None, 0.3)
+    assert set(out) == {'image'} and np.array_equal(out['image'], inf.generate('a red circle')[0])

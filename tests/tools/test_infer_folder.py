@@ -144,3 +144,21 @@ def test_task_flag_names_bad_tasks(tmp_path):
                               segment=False)
     apply_task(args)
     assert args.segment is True  # the built-in task runs through its own flag's path
+
+
+def test_a_routed_chat_answer_writes_each_decoders_results(tmp_path):
+    """tools/infer.py --question: the JSON of a routed answer (detections, keypoints, the label map's pixel
+    counts) and the picture of a generation route."""
+    from tools.infer import _write_routed
+    from visionllm.datasets.transforms.loading import read_rgb
+    picture = np.full((8, 8, 3), 7, np.uint8)
+    label_map = np.array([[0, 1], [1, 1]])
+    res = dict(text='red circle, and a picture', outputs=dict(
+        det=dict(label_names=['red circle'], scores=[0.9], bboxes=[[1, 2, 3, 4]]), image=picture,
+        seg=dict(label_map=label_map, class_names=['background', 'red circle'])))
+    said = _write_routed(res, 'a_png', str(tmp_path))
+    pred = json.load(open(tmp_path / 'preds' / 'a_png.json'))
+    assert pred['answer'] == res['text'] and pred['det']['label_names'] == ['red circle']
+    assert pred['seg']['label_counts'] == {'background': 1, 'red circle': 3}
+    assert np.array_equal(read_rgb(str(tmp_path / 'preds' / 'a_png_image.png')), picture)
+    assert '1 objects' in said and '2 classes segmented' in said

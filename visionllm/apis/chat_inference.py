@@ -2,11 +2,11 @@
 the LLM routes, the decoders' results come back with the answer."""
 import queue
 import threading
-from typing import List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 from visionllm.models.predict_options import PredictOptions
 
-from .image_inputs import ImageInput
+from .image_inputs import ImageInput, LoadedImage, to_original
 from .predictions import merge_chunks
 from .text_inputs import conversation
 
@@ -28,10 +28,10 @@ class ChatMixin:
                 ``top_p``, ``repetition_penalty``, ``seed`` (greedy by default), or ``num_beams`` and
                 ``length_penalty`` for beam search. They apply to this call only.
 
-        The answer never carries routing tokens: when the LLM routes (e.g. asked to detect something),
-        its query states go to the decoders and, with ``return_dict``, their results come back:
-        ``{'text': answer, 'routes': [(name, token)], 'predictions': {...} or None}`` (predictions as
-        ``__call__`` gives them). Otherwise the answer text is returned.
+        The answer never carries routing tokens: when the LLM routes (asked to detect, segment, locate, find
+        keypoints, draw or edit), its query states go to the decoders and, with ``return_dict``, their results
+        come back: ``{'text': answer, 'routes': [(name, token)], 'outputs': {family: result} (see
+        :func:`routed_outputs`), 'predictions': outputs['det'] or None}``. Otherwise the answer text is returned.
         """
         return self._chat(image, messages, max_new_tokens, pred_score_thr, generation, None, return_dict)
 
@@ -81,6 +81,29 @@ class ChatMixin:
         text = strip_routes(sample.pred_text, tokens)
         if not return_dict:
             return text
-        routed = 'pred_instances' in sample and loaded is not None
-        return dict(text=text, routes=parse_routes(sample.pred_text, tokens),
-                    predictions=merge_chunks([sample], pred_score_thr, loaded)[0] if routed else None)
+        outputs = routed_outputs(sample, loaded, pred_score_thr)
+        return dict(text=text, routes=parse_routes(sample.pred_text, tokens), outputs=outputs,
+                    predictions=outputs.get('det'))
+
+
+def routed_outputs(sample, loaded: Optional[LoadedImage], pred_score_thr: float) -> Dict[str, object]:
+    """What the decoders made of an answer's routes, per family, in the file's coordinates: ``det``: as
+    ``__call__`` gives one image's (boxes, masks, names scoring >= ``pred_score_thr``); ``seg``: ``{'label_map'
+    [H, W], 'class_names'}``; ``pose``: ``{'bboxes', 'scores', 'keypoints' [N, K, 2], 'keypoint_scores',
+    'keypoint_names'}``; ``image`` (generation, editing): RGB uint8 [S, S, 3]. Families not routed are absent."""
+    out: Dict[str, object] = {}
+    if 'pred_image' in sample:
+        out['image'] = sample.pred_image.cpu().numpy().transpose(1, 2, 0)
+    if loaded is None:
+        return out
+    if 'pred_pose' in sample:
+        inst = sample.pred_pose[sample.pred_pose.scores >= pred_score_thr]
+        out['pose'] = to_original(dict(bboxes=inst.bboxes.tolist(), scores=inst.scores.tolist(),
+                                       keypoints=inst.keypoints.tolist(), keypoint_scores=inst.keypoint_scores.tolist(),
+                                       keypoint_names=list(sample.metainfo.get('pred_keypoint_names', []))), loaded)
+    if 'pred_sem_seg' in sample:
+        out['seg'] = to_original(dict(label_map=sample.pred_sem_seg.data[0].cpu().numpy(),
+                                      class_names=list(sample.metainfo.get('pred_class_names', []))), loaded)
+    if 'pred_instances' in sample:
+        out['det'] = merge_chunks([sample], pred_score_thr, loaded)[0]
+    return out
