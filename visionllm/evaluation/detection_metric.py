@@ -82,10 +82,14 @@ class OVCocoMetric(FileCategoriesMixin, CocoMetric):
         lut[[self._classes.index(n) for n in subset]] = np.arange(len(subset))
         narrowed = []
         for gt, r in results:
-            keep = lut[r['labels']] >= 0  # names written for categories no sample prompted
-            narrowed.append((gt, {k: (v[keep] if k in ('bboxes', 'scores', 'labels', 'mask_scores') else
-                                      [m for m, k2 in zip(v, keep) if k2] if k == 'masks' else v)
-                                  for k, v in dict(r, labels=lut[r['labels']]).items()}))
+            keep = lut[r['labels']] >= 0  # (names written for categories no sample prompted are dropped)
+            r = dict(r, labels=lut[r['labels']])
+            for k in ('bboxes', 'scores', 'labels', 'mask_scores'):
+                if k in r:
+                    r[k] = r[k][keep]
+            if 'masks' in r:
+                r['masks'] = [m for m, k in zip(r['masks'], keep) if k]
+            narrowed.append((gt, r))
         classes, self._classes = self._classes, subset
         try:
             return self._compute(narrowed)
