@@ -97,7 +97,7 @@ class DenseInferenceMixin:
         meta = dict(task=task, class_names=names, gt_groups=[(n, spec.route) for n in names])
         for r in self._dense(inputs, conv, meta, batch_size, out_dir, result, 0.3, skip_errors, progress, False,
                              skipped):
-            yield as_lists([r])[0]
+            yield as_lists(r)
 
     def _dense(self, inputs: ImageInputs, conv: list, meta: dict, batch_size: int, out_dir: Optional[str],
                result: Callable, pred_score_thr: float, skip_errors: bool, progress: bool, return_vis: bool,

@@ -1,5 +1,5 @@
 """Model outputs -> what an inference call returns: chunks of one image merged, JSON-ready values, a progress bar."""
-from typing import Callable, List, Tuple
+from typing import Callable, Tuple
 
 import numpy as np
 import torch
@@ -58,6 +58,6 @@ def jsonable(value):
     return value
 
 
-def as_lists(results: List[dict]) -> List[dict]:
-    """Arrays in result dicts -> nested lists."""
-    return [{k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in r.items()} for r in results]
+def as_lists(result: dict) -> dict:
+    """Arrays in a result dict -> nested lists."""
+    return {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in result.items()}

@@ -9,11 +9,17 @@ from mmengine.runner.loops import _InfiniteDataloaderIterator
 from visionllm.registry import HOOKS
 
 
-def _batch_worker(batch) -> Optional[int]:
-    """The dataloader worker a batch came from (its samples' ``stream_pos``), None if it does not say."""
-    positions = (batch or {}).get('stream_pos') if isinstance(batch, dict) else None
-    if isinstance(positions, dict):
+def _positions(batch) -> List[dict]:
+    """The ``stream_pos`` of a batch's samples (also when a collate merged them into one dict of lists)."""
+    positions = (batch.get('stream_pos') if isinstance(batch, dict) else None) or []
+    if isinstance(positions, dict):  # mmengine's pseudo_collate
         positions = [dict(zip(positions, values)) for values in zip(*positions.values())]
+    return positions
+
+
+def _batch_worker(batch) -> Optional[int]:
+    """The dataloader worker a batch came from, None if it does not say."""
+    positions = _positions(batch)
     return int(positions[0]['worker']) if positions else None
 
 
@@ -39,14 +45,13 @@ class _ContinuingStream(_InfiniteDataloaderIterator):
         while True:
             held = self._held.get(self._expect)
             if held:
-                batch = held.popleft()
+                batch, worker = held.popleft(), self._expect
                 break
             batch = super().__next__()
             worker = _batch_worker(batch)
             if worker is None or worker == self._expect or sum(map(len, self._held.values())) > 4 * self._workers:
                 break  # (a batch that does not say, or a worker that stopped: taken as it comes)
             self._held.setdefault(worker, deque()).append(batch)
-        worker = _batch_worker(batch)
         self._expect = None if worker is None else (worker + 1) % self._workers
         return batch
 
@@ -84,9 +89,7 @@ class StreamStateHook(Hook):
         return max(1, int(getattr(runner.train_dataloader, 'num_workers', 0) or 0))
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-        positions = (data_batch or {}).get('stream_pos') or []
-        if isinstance(positions, dict):  # a collate that merged the per-sample dicts (mmengine's pseudo_collate)
-            positions = [dict(zip(positions, values)) for values in zip(*positions.values())]
+        positions = _positions(data_batch)
         for pos in positions:
             worker = int(pos['worker'])
             if worker not in self.positions or _later(pos, self.positions[worker]):
