@@ -4,7 +4,8 @@
                                        total; FLOPs per step, achieved TFLOP/s and model FLOPs utilisation
   latency  CONFIG [--weights CKPT]     prompted vs free detection latency; batch 8 vs batch 1 throughput
   compare  CFG_A CKPT_A CFG_B CKPT_B   evaluate two checkpoints on their configs' test split; every AP / mIoU
-                                       (all, seen and unseen names) of A and B and the ratio A/B
+                                       (all, seen and unseen names), answer accuracy (VQA per question type,
+                                       region recognition) and caption F1 of A and B and the ratio A/B
   ablate   [CONFIG] [--iters N]        train + test (test split) the detection generalist with class embeddings
                                        from the query-slot states only (group / causal slot attention), the name
                                        term only, and both: box mAP side by side

@@ -42,6 +42,7 @@ def test_exif_orientation_is_applied(tmp_path):
         got = read_rgb(path)
         assert got.shape == ref.shape, orientation
         assert np.abs(got.astype(int) - ref).max() <= 2, orientation
+        assert got.flags.writeable, orientation
     assert read_rgb(str(tmp_path / 'o6.jpg')).shape == (64, 40, 3)  # 90 degrees: portrait
 
 

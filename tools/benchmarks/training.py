@@ -85,9 +85,11 @@ def _full_step(model, opt, inputs, samples):
     opt.zero_grad()
 
 
-# headline keys of the task metrics: box / mask mAP and mIoU on all / seen / unseen names, keypoint AP / AP50 / AR
+# headline keys of the task metrics: box / mask mAP and mIoU on all / seen / unseen names, keypoint AP / AP50 / AR,
+# answer accuracies (VQA overall and per question type, region recognition) and caption object F1
 HEADLINE_KEYS = ('bbox_mAP', 'bbox_seen_mAP', 'bbox_unseen_mAP', 'segm_mAP', 'segm_seen_mAP', 'segm_unseen_mAP',
-                 'mIoU', 'mIoU_seen', 'mIoU_unseen', 'coco/AP', 'coco/AP .5', 'pose/AP', 'pose/AP .5', 'pose/AR')
+                 'mIoU', 'mIoU_seen', 'mIoU_unseen', 'coco/AP', 'coco/AP .5', 'pose/AP', 'pose/AP .5', 'pose/AR',
+                 'accuracy', 'object_f1')
 
 
 def _headline(metrics: dict) -> dict:

@@ -27,13 +27,15 @@ def exif_orientation(buf: bytes) -> int:
 
 
 def apply_orientation(img: np.ndarray, orientation: int) -> np.ndarray:
-    """Turn an [H, W, ...] array as stored into the upright image an EXIF ``orientation`` (1-8) describes
-    (the transforms of PIL's ``ImageOps.exif_transpose``)."""
-    ops = {2: lambda x: x[:, ::-1], 3: lambda x: x[::-1, ::-1], 4: lambda x: x[::-1],
-           5: lambda x: x.swapaxes(0, 1), 6: lambda x: np.rot90(x, -1), 7: lambda x: np.rot90(x, 2).swapaxes(0, 1),
-           8: lambda x: np.rot90(x, 1)}
-    op = ops.get(orientation)
-    return img if op is None else np.ascontiguousarray(op(img))
+    """Turn an RGB uint8 [H, W, 3] array as stored into the upright image an EXIF ``orientation`` (1-8)
+    describes, with PIL's ``ImageOps.exif_transpose`` (the pixels were decoded by OpenCV, which keeps
+    16-bit data; the tag is read from the file by :func:`exif_orientation`)."""
+    if orientation == 1:
+        return img
+    from PIL import Image, ImageOps
+    im = Image.fromarray(img)
+    im.getexif()[EXIF_ORIENTATION] = orientation
+    return np.array(ImageOps.exif_transpose(im))  # writable, as the decoded arrays
 
 
 def to_uint8(img: np.ndarray) -> np.ndarray:

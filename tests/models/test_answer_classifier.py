@@ -1,0 +1,53 @@
+"""The no-LLM VQA yardstick: a classifier over the generalist's image path, built and run by the Runner."""
+import json
+
+import pytest
+import torch
+from mmengine.runner import Runner
+
+from tests.conftest import tiny_config
+from visionllm.models.answer_classifier import read_answers
+from visionllm.utils.errors import DataFormatError
+
+CFG = 'configs/visionllm/answer-classifier-tiny{}_vqa_1xb8-2k_synthetic.py'
+
+
+@pytest.mark.parametrize('image_path', ['', '-resnet'])
+def test_classifier_learns_its_batch_and_answers_through_the_evaluator(image_path, synth_root, tokenizer_dir,
+                                                                       tmp_path):
+    cfg = tiny_config(CFG.format(image_path), synth_root, tokenizer_dir, str(tmp_path))
+    cfg.train_dataloader.batch_size = 8
+    runner = Runner.from_cfg(cfg)
+    model = runner.model
+    assert model.answers == read_answers(f'{synth_root}/conversations/vqa_train.jsonl')
+    loader = Runner.build_dataloader(cfg.train_dataloader)
+    batch = next(b for b in loader if sum(s.task == 'vqa' for s in b['data_samples']) >= 3)
+    data = model.data_preprocessor(batch, True)
+    vqa = [s for s in data['data_samples'] if s.task == 'vqa']
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=3e-3)
+    vision = model.backbone.conv1.weight if image_path else \
+        model.mllm.model.model.vision_tower.embeddings.patch_embeddings.projection.weight
+    before = vision.detach().clone()
+    for _ in range(60):  # the batch's answers are learnt: labels, question and image reach the logits
+        loss = model(**data, mode='loss')['vqa.loss']
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert not torch.equal(vision, before)  # the image path is trained
+    model.eval()
+    out = model(**data, mode='predict')
+    assert [s.pred_text for s in out if s.task == 'vqa'] == [s.messages[-1]['content'] for s in vqa]
+    assert all('pred_text' not in s for s in out if s.task != 'vqa')  # captions pass through
+    metrics = runner.test()  # tools/test.py's path: every VQA sample of the split answered, one of the classes
+    assert 'vqa/accuracy' in metrics and 'caption/object_f1' not in metrics
+
+
+def test_answers_file_errors(tmp_path):
+    bad = tmp_path / 'bad.jsonl'
+    bad.write_text(json.dumps({'image': 'a.png', 'conversations': [{'from': 'human', 'value': 'q'}]}) + '\n')
+    with pytest.raises(DataFormatError, match='bad.jsonl:1: `conversations` must end with an assistant turn'):
+        read_answers(str(bad))
+    empty = tmp_path / 'empty.jsonl'
+    empty.write_text('\n')
+    with pytest.raises(DataFormatError, match='no answers found'):
+        read_answers(str(empty))
