@@ -171,7 +171,7 @@ def _regions(inf, args) -> None:
     def one(img, name):
         fn = getattr(inf, args.region_entry)
         kw = dict(pred_score_thr=args.pred_score_thr) if args.region_entry == 'detect_by_example' else {}
-        res = fn(img, regions, out_dir=args.out_dir, **kw)
+        res = fn(img, regions, out_dir=args.out_dir, name=name, **kw)
         path = osp.join(args.out_dir, 'preds', name + '.json')
         with open(path, 'w') as f:
             json.dump(res, f)

@@ -61,6 +61,30 @@ def test_region_tasks_from_the_command_line(trained, synth_root, tmp_path):
 
 
 
+def test_region_pictures_of_same_stem_inputs_are_kept_apart(trained, synth_root, tmp_path, monkeypatch, capsys):
+    """In process: a folder holding a.png and a.jpg gets one JSON and one picture each (a_png, a_jpg)."""
+    import shutil
+    import sys
+
+    import cv2
+
+    from tools.infer import main
+    config, ckpt, _ = trained
+    folder = tmp_path / 'in'
+    folder.mkdir()
+    shutil.copy(osp.join(synth_root, 'images', 'test', '000000.png'), folder / 'a.png')
+    cv2.imwrite(str(folder / 'a.jpg'), cv2.imread(osp.join(synth_root, 'images', 'test', '000001.png')))
+    out = tmp_path / 'out'
+    monkeypatch.setattr(sys, 'argv', ['infer.py', str(folder), config, '--weights', ckpt, '--task', 'region-caption',
+                                      '--region', '10,12,60,70', '--max-image-size', '64', '--out-dir', str(out)])
+    main()
+    preds = {n: json.load(open(out / 'preds' / f'{n}.json')) for n in ('a_png', 'a_jpg')}
+    assert preds['a_png']['image'].endswith('a.png') and preds['a_jpg']['image'].endswith('a.jpg')
+    pictures = [cv2.imread(str(out / 'vis' / f'{n}.png')) for n in ('a_png', 'a_jpg')]
+    assert all(p is not None for p in pictures) and not np.array_equal(*pictures)
+    assert not osp.exists(out / 'vis' / 'a.png')
+
+
 def test_bad_regions_on_the_command_line(trained, synth_root, tmp_path, monkeypatch, capsys):
     """In process (no second interpreter): a point outside the image is refused naming the region; a region task
     without a region is refused before a model is built."""

@@ -148,8 +148,8 @@ class VisionLLMInferencer(ChatMixin, DenseInferenceMixin, ImageGenerationMixin, 
         results['data_samples'].set_metainfo(dict(messages=messages, **meta))
         return results
 
-    def _load_one(self, image: ImageInput) -> LoadedImage:
-        return load_image(list_images(image)[0], 0, self.max_image_size, self.max_aspect)
+    def _load_one(self, image: ImageInput, name: Optional[str] = None) -> LoadedImage:
+        return load_image(list_images(image)[0], 0, self.max_image_size, self.max_aspect, name)
 
     def _each_loaded(self, images: List[ImageInput], per_group: int, skip_errors: bool, skipped: List[dict],
                      progress: bool):

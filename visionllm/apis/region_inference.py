@@ -86,31 +86,33 @@ class RegionInferenceMixin:
                               f'(region {enc.max_regions + 1} onwards do not fit)')
 
     def _region_run(self, image: ImageInput, regions: Sequence[dict], conv: list, task: str,
-                    options: Optional[PredictOptions] = None, **meta):
+                    options: Optional[PredictOptions] = None, name: Optional[str] = None, **meta):
         self._check_regions(regions)
-        loaded = self._load_one(image)
+        loaded = self._load_one(image, name)
         item = self._prepare(loaded, conv, task=task, region_prompts=_to_model_image(regions, loaded), **meta)
         return loaded, self._run([item], options)[0]
 
     def region_caption(self, image: ImageInput, regions: Sequence[dict], max_new_tokens: Optional[int] = None,
-                       out_dir: Optional[str] = None) -> dict:
-        """Name what is in each region: ``{'text': answer, 'names': [one per region], 'regions': [...]}``."""
+                       out_dir: Optional[str] = None, name: Optional[str] = None) -> dict:
+        """Name what is in each region: ``{'text': answer, 'names': [one per region], 'regions': [...]}``.
+        ``name``: the stem of its picture in ``out_dir/vis`` (the file's stem by default)."""
         self._check_regions(regions)
         conv = [prompts.region_caption_question(len(regions))]
         options = PredictOptions(max_new_tokens=max_new_tokens)
-        loaded, s = self._region_run(image, regions, conv, 'region-caption', options, answer_mode='free')
+        loaded, s = self._region_run(image, regions, conv, 'region-caption', options, name, answer_mode='free')
         self._draw(loaded, s, out_dir, 0.0, False, [])
         text = s.get('pred_text', '')
         return dict(image=loaded.source or loaded.name, text=text, names=answer_names(text),
                     regions=[region_summary(r) for r in regions])
 
-    def interactive_segment(self, image: ImageInput, regions: Sequence[dict], out_dir: Optional[str] = None) -> dict:
+    def interactive_segment(self, image: ImageInput, regions: Sequence[dict], out_dir: Optional[str] = None,
+                            name: Optional[str] = None) -> dict:
         """The object each region points at: per region its best box, score and mask (COCO RLE), in the file's
         coordinates: ``{'bboxes', 'scores', 'masks', 'label_names': ['region 1', ...], 'regions'}``."""
         self._require_det()
         self._check_regions(regions)
         loaded, s = self._region_run(image, regions, prompts.interactive_seg_conversation(len(regions)),
-                                     'interactive-seg')
+                                     'interactive-seg', name=name)
         inst = s.pred_instances
         best = []
         for k in range(len(regions)):
@@ -122,13 +124,13 @@ class RegionInferenceMixin:
         return self._instances_out(inst, loaded, regions)
 
     def detect_by_example(self, image: ImageInput, regions: Sequence[dict], pred_score_thr: float = 0.3,
-                          out_dir: Optional[str] = None) -> dict:
+                          out_dir: Optional[str] = None, name: Optional[str] = None) -> dict:
         """Every object like each region's (score >= ``pred_score_thr``) and their count per region:
         ``{'bboxes', 'scores', 'masks', 'label_names', 'counts': [n per region], 'text', 'regions'}``."""
         self._require_det()
         self._check_regions(regions)
         loaded, s = self._region_run(image, regions, prompts.detect_by_example_conversation(len(regions)),
-                                     'detect-by-example')
+                                     'detect-by-example', name=name)
         inst = s.pred_instances
         s.pred_instances = inst = _named(inst[inst.scores >= pred_score_thr])
         self._draw(loaded, s, out_dir, pred_score_thr, False, [])
