@@ -4,12 +4,14 @@ The vision tower + projector are built from the generalist's ``mllm`` config (sa
 tokenizer); the question's token embeddings and the image tokens feed a small bidirectional transformer
 whose first output picks one of the answers found in the training file (softmax), instead of an LLM
 writing the answer. With ``backbone`` (e.g. the detection decoder's ResNet) the image tokens are its last
-feature map on the decoders' input image instead (one token per cell, projected to the width). Trained on
-the same dataloader and schedule as the LLM's config: samples of other tasks (captions) pass through
-untouched, so it answers only closed questions (VQA).
+feature map on the decoders' input image instead (one token per cell, projected to the width). With
+``region_encoder`` (the generalist's :class:`RegionEncoder`) the visual prompts' embeddings join the sequence
+and the classes are the names of a COCO file's categories: region recognition (``region-caption``).
+Trained on the same dataloader and schedule as the LLM's config: samples of other tasks pass through
+untouched, so it answers only closed questions.
 """
 import json
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -22,9 +24,17 @@ from visionllm.utils.errors import DataFormatError
 
 
 def read_answers(files: Union[str, Sequence[str]]) -> List[str]:
-    """Sorted distinct final assistant turns of LLaVA-style JSONL files."""
+    """Sorted distinct final assistant turns of LLaVA-style JSONL files (a ``.json`` file: the names of its
+    COCO ``categories``)."""
     answers = set()
     for path in [files] if isinstance(files, str) else files:
+        if path.endswith('.json'):
+            with open(path) as f:
+                cats = json.load(f).get('categories')
+            if not isinstance(cats, list) or not all(isinstance(c, dict) and 'name' in c for c in cats):
+                raise DataFormatError(f'{path}: `categories` must be a list of {{"id", "name"}} (COCO format)')
+            answers.update(c['name'] for c in cats)
+            continue
         with open(path) as f:
             for n, line in enumerate(f, 1):
                 if not line.strip():
@@ -47,6 +57,7 @@ class AnswerClassifier(BaseModel):
         answers_file: JSONL file(s) whose last assistant turns are the classes.
         num_layers / num_heads / ffn_dims: the bidirectional transformer over ``[CLS, question, image]``.
         max_question_tokens: question tokens kept.
+        region_encoder: config of the generalist's ``RegionEncoder``: one token per visual prompt.
         backbone: an mmdet backbone config read on ``inputs['images']`` instead of the MLLM's tiles;
             ``backbone_tokens`` cells (a square number) of its last output are the image tokens.
         task: samples of this task are answered; others pass through.
@@ -54,7 +65,7 @@ class AnswerClassifier(BaseModel):
 
     def __init__(self, mllm: dict, answers_file: Union[str, Sequence[str]], num_layers: int = 2, num_heads: int = 4,
                  ffn_dims: int = 256, max_question_tokens: int = 32, task: str = 'vqa',
-                 backbone: Optional[dict] = None, backbone_tokens: int = 16,
+                 backbone: Optional[dict] = None, backbone_tokens: int = 16, region_encoder: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None, init_cfg=None):
         super().__init__(data_preprocessor=MODELS.build(data_preprocessor or dict(type='VisionLLMDataPreprocessor')),
                          init_cfg=init_cfg)
@@ -70,9 +81,12 @@ class AnswerClassifier(BaseModel):
             self.pool = nn.AdaptiveAvgPool2d(side)
             self.backbone_proj = nn.Linear(self.backbone.feat_dim, dims)  # mmdet ResNet: its last stage's channels
         num_image = side * side if backbone else self.mllm.num_image_tokens
+        self.region_encoder = MODELS.build(dict(region_encoder, type=region_encoder.get('type', 'RegionEncoder'),
+                                                out_dims=dims)) if region_encoder else None
+        num_regions = self.region_encoder.max_regions if region_encoder else 0
         self.cls = nn.Parameter(torch.zeros(1, 1, dims))
-        self.pos = nn.Parameter(torch.randn(1, 1 + max_question_tokens + num_image, dims) * 0.02)
-        self.kind = nn.Embedding(2, dims)  # question / image
+        self.pos = nn.Parameter(torch.randn(1, 1 + max_question_tokens + num_image + num_regions, dims) * 0.02)
+        self.kind = nn.Embedding(3, dims)  # question / image / region
         layer = nn.TransformerEncoderLayer(dims, num_heads, ffn_dims, dropout=0.0, batch_first=True, norm_first=True)
         self.encoder = nn.TransformerEncoder(layer, num_layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(dims)
@@ -89,6 +103,18 @@ class AnswerClassifier(BaseModel):
         last = sample.messages[-1] if sample.messages else None
         return last['content'].strip() if last and last['role'] == 'assistant' else None
 
+    def region_tokens(self, inputs: dict, samples: List[VisionLLMDataSample], keep: List[int]
+                      ) -> Tuple[Tensor, Tensor]:
+        """Visual-prompt embeddings ``[K, R, D]`` of the samples at ``keep`` and their padding ``[K, R]``."""
+        regs = self.region_encoder(inputs['images'][keep], [samples[i].region_masks for i in keep],
+                                   [[r['kind'] for r in samples[i].region_prompts] for i in keep])
+        r = self.region_encoder.max_regions
+        out = regs[0].new_zeros(len(keep), r, regs[0].shape[-1])
+        pad = torch.ones(len(keep), r, dtype=torch.bool, device=out.device)
+        for b, x in enumerate(regs):
+            out[b, :len(x)], pad[b, :len(x)] = x, False
+        return out + self.kind.weight[2], pad
+
     def image_tokens(self, inputs: dict, keep: List[int]) -> Tensor:
         """Image tokens ``[K, N, D]`` of the samples at ``keep``."""
         if self.backbone is not None:
@@ -98,7 +124,8 @@ class AnswerClassifier(BaseModel):
         return torch.stack([tiles[i][0] for i in keep])  # the first tile of each sample
 
     def logits(self, inputs: dict, samples: List[VisionLLMDataSample], keep: List[int]) -> Tensor:
-        """Answer logits ``[len(keep), num_answers]`` of the samples at ``keep`` (one tile each)."""
+        """Answer logits ``[K, S, num_answers]`` of the samples at ``keep`` (one tile each): S = 1 (read at CLS),
+        or one per region slot (read at each region token) with a region encoder."""
         img = self.image_tokens(inputs, keep)
         dev, q = img.device, self.max_question_tokens
         tok = self.mllm.tokenizer
@@ -107,25 +134,44 @@ class AnswerClassifier(BaseModel):
             t = tok(self.question(samples[i]), add_special_tokens=False).input_ids[:q]
             ids[b, :len(t)] = torch.tensor(t, dtype=torch.long, device=dev)
         q_emb = self.mllm.embed_tokens(ids) + self.kind.weight[0]
-        seq = torch.cat([self.cls.expand(len(keep), -1, -1), q_emb, img + self.kind.weight[1]], 1) + self.pos
-        pad = torch.zeros(seq.shape[:2], dtype=torch.bool, device=dev)
-        pad[:, 1:1 + q] = ids == tok.pad_token_id
-        return self.head(self.norm(self.encoder(seq, src_key_padding_mask=pad)[:, 0]))
+        parts = [self.cls.expand(len(keep), -1, -1), q_emb, img + self.kind.weight[1]]
+        pads = [torch.zeros(len(keep), 1, dtype=torch.bool, device=dev), ids == tok.pad_token_id,
+                torch.zeros(img.shape[:2], dtype=torch.bool, device=dev)]
+        if self.region_encoder is not None:
+            regs, reg_pad = self.region_tokens(inputs, samples, keep)
+            parts.append(regs)
+            pads.append(reg_pad)
+        seq, pad = torch.cat(parts, 1), torch.cat(pads, 1)
+        out = self.encoder(seq + self.pos[:, :seq.shape[1]], src_key_padding_mask=pad)
+        read = out[:, -self.region_encoder.max_regions:] if self.region_encoder is not None else out[:, :1]
+        return self.head(self.norm(read))
+
+    def labels(self, samples: List[VisionLLMDataSample], keep: List[int], slots: int) -> List[List[int]]:
+        """Class index per sample and slot (-100: no answer there, or one outside the classes)."""
+        out = []
+        for i in keep:
+            names = samples[i].region_names if self.region_encoder is not None else [self.answer(samples[i])]
+            row = [self._index.get(n, -100) for n in (names or [])][:slots]
+            out.append(row + [-100] * (slots - len(row)))
+        return out
 
     def forward(self, inputs: dict, data_samples=None, mode: str = 'tensor'):
         keep = [i for i, s in enumerate(data_samples) if s.get('task') == self.task]
+        slots = self.region_encoder.max_regions if self.region_encoder is not None else 1
         if mode == 'loss':
-            labels = [self._index.get(self.answer(data_samples[i]), -100) for i in keep]
-            if not keep or all(t < 0 for t in labels):
+            labels = self.labels(data_samples, keep, slots)
+            if not keep or all(t < 0 for row in labels for t in row):
                 return {f'{self.task}.loss': sum(p.sum() for p in self.parameters() if p.requires_grad) * 0.0}
             out = self.logits(inputs, data_samples, keep)
-            return {f'{self.task}.loss': F.cross_entropy(out, torch.tensor(labels, device=out.device))}
+            target = torch.tensor(labels, device=out.device)
+            return {f'{self.task}.loss': F.cross_entropy(out.flatten(0, 1), target.flatten(), ignore_index=-100)}
         if mode == 'predict':
             if keep:
                 with torch.no_grad():
                     best = self.logits(inputs, data_samples, keep).argmax(-1).tolist()
-                for i, k in zip(keep, best):
-                    data_samples[i].pred_text = self.answers[k]
+                for i, row in zip(keep, best):
+                    n = len(data_samples[i].region_prompts) if self.region_encoder is not None else 1
+                    data_samples[i].pred_text = ', '.join(self.answers[k] for k in row[:n])
             return data_samples
         raise ValueError(f'mode {mode!r} is not supported by {type(self).__name__}')
 
