@@ -54,7 +54,7 @@ class AnswerClassifier(BaseModel):
 
     Args:
         mllm: the generalist's ``InternVLMLLM`` config (only its image path and token embeddings are used).
-        answers_file: JSONL file(s) whose last assistant turns are the classes.
+        answers_file: JSONL file(s) whose last assistant turns are the classes (a COCO ``.json``: its names).
         num_layers / num_heads / ffn_dims: the bidirectional transformer over ``[CLS, question, image]``.
         max_question_tokens: question tokens kept.
         region_encoder: config of the generalist's ``RegionEncoder``: one token per visual prompt.
@@ -80,6 +80,8 @@ class AnswerClassifier(BaseModel):
             side = int(round(backbone_tokens**0.5))
             self.pool = nn.AdaptiveAvgPool2d(side)
             self.backbone_proj = nn.Linear(self.backbone.feat_dim, dims)  # mmdet ResNet: its last stage's channels
+            for part in (self.mllm.model.model.vision_tower, self.mllm.model.model.multi_modal_projector):
+                part.requires_grad_(False)  # not read
         num_image = side * side if backbone else self.mllm.num_image_tokens
         self.region_encoder = MODELS.build(dict(region_encoder, type=region_encoder.get('type', 'RegionEncoder'),
                                                 out_dims=dims)) if region_encoder else None
