@@ -12,6 +12,19 @@ from visionllm.utils.errors import DataFormatError
 CFG = 'configs/visionllm/answer-classifier-tiny{}_vqa_1xb8-2k_synthetic.py'
 
 
+def fit(model, data: dict, loss_key: str, param, steps: int) -> None:
+    """``steps`` AdamW steps on one batch; ``param`` (a part of the input path) must change."""
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=3e-3)
+    before = param.detach().clone()
+    for _ in range(steps):
+        loss = model(**data, mode='loss')[loss_key]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert not torch.equal(param, before)  # the input path is trained
+    model.eval()
+
+
 @pytest.mark.parametrize('image_path', ['', '-resnet'])
 def test_classifier_learns_its_batch_and_answers_through_the_evaluator(image_path, synth_root, tokenizer_dir,
                                                                        tmp_path):
@@ -24,17 +37,9 @@ def test_classifier_learns_its_batch_and_answers_through_the_evaluator(image_pat
     batch = next(b for b in loader if sum(s.task == 'vqa' for s in b['data_samples']) >= 3)
     data = model.data_preprocessor(batch, True)
     vqa = [s for s in data['data_samples'] if s.task == 'vqa']
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=3e-3)
     vision = model.backbone.conv1.weight if image_path else \
         model.mllm.model.model.vision_tower.embeddings.patch_embeddings.projection.weight
-    before = vision.detach().clone()
-    for _ in range(60):  # the batch's answers are learnt: labels, question and image reach the logits
-        loss = model(**data, mode='loss')['vqa.loss']
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    assert not torch.equal(vision, before)  # the image path is trained
-    model.eval()
+    fit(model, data, 'vqa.loss', vision, 60)  # the batch's answers are learnt: labels, question and image reach them
     out = model(**data, mode='predict')
     assert [s.pred_text for s in out if s.task == 'vqa'] == [s.messages[-1]['content'] for s in vqa]
     assert all('pred_text' not in s for s in out if s.task != 'vqa')  # captions pass through
@@ -55,16 +60,7 @@ def test_region_classifier_names_the_regions_it_learnt(synth_root, tokenizer_dir
     batch = model.data_preprocessor(next(iter(Runner.build_dataloader(cfg.test_dataloader))), True)
     seen = [s.region_names[0] in model.answers for s in batch['data_samples']]  # held-out names: no class
     assert any(seen)
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=3e-3)
-    encoder = model.region_encoder.stem4[0][0].weight
-    before = encoder.detach().clone()
-    for _ in range(100):
-        loss = model(**batch, mode='loss')['region-caption.loss']
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    assert not torch.equal(encoder, before)  # the region encoder is trained
-    model.eval()
+    fit(model, batch, 'region-caption.loss', model.region_encoder.stem4[0][0].weight, 100)
     out = model(**batch, mode='predict')
     assert all(s.pred_text == s.region_names[0] for s, ok in zip(out, seen) if ok)
     evaluator = Evaluator(cfg.test_evaluator)

@@ -11,6 +11,5 @@ from .superlink import SuperLink
 from .text_embedding_baseline import TextEmbeddingBaseline
 from .visionllm import VisionLLM
 
-__all__ = ['AnswerClassifier', 'VisionLLMDataPreprocessor', 'InternVLMLLM', 'ClosedSetSpecialist', 'SpecialistChain', 'SuperLink',
-           'TextEmbeddingBaseline', 'VisionLLM', 'RegionEncoder',
-           'rescore_by_region']
+__all__ = ['AnswerClassifier', 'VisionLLMDataPreprocessor', 'InternVLMLLM', 'ClosedSetSpecialist', 'SpecialistChain',
+           'SuperLink', 'TextEmbeddingBaseline', 'VisionLLM', 'RegionEncoder', 'rescore_by_region']

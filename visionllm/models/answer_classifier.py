@@ -11,7 +11,7 @@ Trained on the same dataloader and schedule as the LLM's config: samples of othe
 untouched, so it answers only closed questions.
 """
 import json
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -21,6 +21,8 @@ from torch import Tensor, nn
 from visionllm.registry import MODELS
 from visionllm.structures import VisionLLMDataSample
 from visionllm.utils.errors import DataFormatError
+
+from .decoder_only import SkipEmptyBatches
 
 
 def read_answers(files: Union[str, Sequence[str]]) -> List[str]:
@@ -49,7 +51,7 @@ def read_answers(files: Union[str, Sequence[str]]) -> List[str]:
 
 
 @MODELS.register_module()
-class AnswerClassifier(BaseModel):
+class AnswerClassifier(SkipEmptyBatches, BaseModel):
     """Closed-answer classifier over the MLLM's image tokens and the question's token embeddings.
 
     Args:
@@ -176,8 +178,3 @@ class AnswerClassifier(BaseModel):
                     data_samples[i].pred_text = ', '.join(self.answers[k] for k in row[:n])
             return data_samples
         raise ValueError(f'mode {mode!r} is not supported by {type(self).__name__}')
-
-    def train_step(self, data: dict, optim_wrapper) -> Dict[str, Tensor]:
-        if not data.get('data_samples'):
-            return {}
-        return super().train_step(data, optim_wrapper)

@@ -10,7 +10,16 @@ from visionllm.registry import MODELS
 from visionllm.structures import TaskConditions, VisionLLMDataSample
 
 
-class DecoderOnlyModel(BaseModel):
+class SkipEmptyBatches:
+    """A ``BaseModel`` mixin: a batch left with no samples (every one skipped as bad) is no train step."""
+
+    def train_step(self, data: dict, optim_wrapper) -> Dict[str, Tensor]:
+        if not data.get('data_samples'):
+            return {}
+        return super().train_step(data, optim_wrapper)
+
+
+class DecoderOnlyModel(SkipEmptyBatches, BaseModel):
     """Runs ``decoder`` on the samples of ``task`` with conditions from :meth:`conditions` (subclasses).
 
     Args:
@@ -46,8 +55,3 @@ class DecoderOnlyModel(BaseModel):
                     self.decoder.predict(dec_in, self.conditions(samples), samples)
             return data_samples
         raise ValueError(f'mode {mode!r} is not supported by {type(self).__name__}')
-
-    def train_step(self, data: dict, optim_wrapper) -> Dict[str, Tensor]:
-        if not data.get('data_samples'):
-            return {}
-        return super().train_step(data, optim_wrapper)
