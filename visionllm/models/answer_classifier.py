@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModel
 from torch import Tensor, nn
+from torch.nn.utils.rnn import pad_sequence
 
 from visionllm.registry import MODELS
 from visionllm.structures import VisionLLMDataSample
@@ -90,7 +91,7 @@ class AnswerClassifier(SkipEmptyBatches, BaseModel):
         num_regions = self.region_encoder.max_regions if region_encoder else 0
         self.cls = nn.Parameter(torch.zeros(1, 1, dims))
         self.pos = nn.Parameter(torch.randn(1, 1 + max_question_tokens + num_image + num_regions, dims) * 0.02)
-        self.kind = nn.Embedding(3, dims)  # question / image / region
+        self.kind = nn.Embedding(3 if region_encoder else 2, dims)  # question / image (/ region)
         layer = nn.TransformerEncoderLayer(dims, num_heads, ffn_dims, dropout=0.0, batch_first=True, norm_first=True)
         self.encoder = nn.TransformerEncoder(layer, num_layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(dims)
@@ -113,10 +114,9 @@ class AnswerClassifier(SkipEmptyBatches, BaseModel):
         regs = self.region_encoder(inputs['images'][keep], [samples[i].region_masks for i in keep],
                                    [[r['kind'] for r in samples[i].region_prompts] for i in keep])
         r = self.region_encoder.max_regions
-        out = regs[0].new_zeros(len(keep), r, regs[0].shape[-1])
-        pad = torch.ones(len(keep), r, dtype=torch.bool, device=out.device)
-        for b, x in enumerate(regs):
-            out[b, :len(x)], pad[b, :len(x)] = x, False
+        out = F.pad(pad_sequence(regs, batch_first=True), (0, 0, 0, r - max(len(x) for x in regs)))
+        lengths = torch.tensor([len(x) for x in regs], device=out.device)
+        pad = torch.arange(r, device=out.device)[None] >= lengths[:, None]
         return out + self.kind.weight[2], pad
 
     def image_tokens(self, inputs: dict, keep: List[int]) -> Tensor:
@@ -124,8 +124,8 @@ class AnswerClassifier(SkipEmptyBatches, BaseModel):
         if self.backbone is not None:
             feat = self.pool(self.backbone(inputs['images'][keep])[-1])  # [K, C, side, side]
             return self.backbone_proj(feat.flatten(2).transpose(1, 2))
-        tiles = self.mllm.encode_images(inputs['pixel_values']).split(inputs['num_tiles'].tolist())
-        return torch.stack([tiles[i][0] for i in keep])  # the first tile of each sample
+        first = torch.cumsum(inputs['num_tiles'], 0) - inputs['num_tiles']  # each sample's first tile
+        return self.mllm.encode_images(inputs['pixel_values'][first[keep]])  # only the answered samples' tiles
 
     def logits(self, inputs: dict, samples: List[VisionLLMDataSample], keep: List[int]) -> Tensor:
         """Answer logits ``[K, S, num_answers]`` of the samples at ``keep`` (one tile each): S = 1 (read at CLS),
@@ -133,10 +133,8 @@ class AnswerClassifier(SkipEmptyBatches, BaseModel):
         img = self.image_tokens(inputs, keep)
         dev, q = img.device, self.max_question_tokens
         tok = self.mllm.tokenizer
-        ids = torch.full((len(keep), q), tok.pad_token_id, dtype=torch.long, device=dev)
-        for b, i in enumerate(keep):
-            t = tok(self.question(samples[i]), add_special_tokens=False).input_ids[:q]
-            ids[b, :len(t)] = torch.tensor(t, dtype=torch.long, device=dev)
+        ids = tok([self.question(samples[i]) for i in keep], add_special_tokens=False, padding='max_length',
+                  truncation=True, max_length=q, padding_side='right', return_tensors='pt').input_ids.to(dev)
         q_emb = self.mllm.embed_tokens(ids) + self.kind.weight[0]
         parts = [self.cls.expand(len(keep), -1, -1), q_emb, img + self.kind.weight[1]]
         pads = [torch.zeros(len(keep), 1, dtype=torch.bool, device=dev), ids == tok.pad_token_id,
