@@ -173,15 +173,17 @@ def write_shards(dataset, out_dir: str, shard_size: int = 1000, key_prefix: str 
     if hasattr(dataset, 'full_init'):
         dataset.full_init()
     n, counts = len(dataset), {}
-    for k, start in enumerate(range(0, n, shard_size)):
-        infos = [dataset.get_data_info(i) for i in range(start, min(n, start + shard_size))]
-        uses = Counter(path for info in infos for path in file_fields(info).values())
-        stored: set = set()
-        name = f'shard-{k:06d}.tar'
-        with wds.TarWriter(osp.join(out_dir, name)) as sink:
+    # webdataset's ShardWriter starts shard k+1 after shard_size samples; each shard stores a file shared by
+    # several of its samples once (``uses``), so the samples are read a shard at a time
+    with wds.ShardWriter(osp.join(out_dir, 'shard-%06d.tar'), maxcount=shard_size, maxsize=float('inf'),
+                         verbose=0) as sink:
+        for start in range(0, n, shard_size):
+            infos = [dataset.get_data_info(i) for i in range(start, min(n, start + shard_size))]
+            uses = Counter(path for info in infos for path in file_fields(info).values())
+            stored: set = set()
             for i, info in enumerate(infos, start):
                 sink.write(encode_sample(f'{key_prefix}{i:09d}', info, uses, stored))
-        counts[name] = len(infos)
+            counts[osp.basename(sink.fname)] = len(infos)
     shards = sorted(counts)
     with open(osp.join(out_dir, INDEX), 'w') as f:
         json.dump(dict(samples=n, shards=counts), f)

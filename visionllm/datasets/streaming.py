@@ -26,9 +26,12 @@ class StreamingDataset(IterableDataset):
 
     Sharding: the shard list (shuffled per epoch with ``seed + epoch`` when ``shuffle``) is dealt round-robin
     to the ``world_size x num_workers`` readers, so every sample is read exactly once per pass; readers with
-    one shard fewer (uneven counts) simply finish earlier. Within a reader a ``shuffle_buffer`` mixes samples
-    (seeded by seed, epoch and reader). A pass is an epoch; passes are counted across the dataloader's
-    workers, so each new pass reshuffles.
+    one shard fewer (uneven counts) simply finish earlier. The dealing takes the rank and worker as
+    arguments (``readers``) rather than through webdataset's ``split_by_node`` / ``split_by_worker``, which
+    read them from the environment: a reader left without a shard is named in a ``ConfigError``, and a
+    resumed reader is found by its worker id. Within a reader webdataset's ``shuffle`` buffer mixes samples
+    (seeded by seed, epoch and reader, so a resumed pass repeats the order). A pass is an epoch; passes are
+    counted across the dataloader's workers, so each new pass reshuffles.
 
     Bad data never ends the run: an unreadable shard or tar member is skipped with one logged line, and an
     undecodable sample becomes a skip marker that ``visionllm_collate`` drops and ``BadSampleHook`` counts.
@@ -109,9 +112,10 @@ class StreamingDataset(IterableDataset):
                               'workers')
         errors: List[str] = []
         samples = iter_shards(mine, errors.append)
-        if self.shuffle and self.shuffle_buffer > 1:
-            samples = _buffered_shuffle(samples, self.shuffle_buffer,
-                                        random.Random(f'{self.seed}-{epoch}-{rank}-{worker}'))
+        if self.shuffle and self.shuffle_buffer > 1:  # webdataset's buffer, seeded: the same order on a resume
+            import webdataset as wds
+            samples = wds.shuffle(self.shuffle_buffer, self.shuffle_buffer,
+                                  rng=random.Random(f'{self.seed}-{epoch}-{rank}-{worker}'))(samples)
         for sample in samples:
             while errors:
                 yield dict(error=errors.pop(0))
@@ -164,7 +168,11 @@ class HFStreamingDataset(StreamingDataset):
     """As :class:`StreamingDataset`, over Parquet shards (``tools/convert_to_shards.py --format parquet``)
     read by Hugging Face ``datasets`` in streaming mode (local files only, nothing downloaded): ranks get
     their part from ``split_dataset_by_node``, dataloader workers from ``datasets`` itself; the shard order
-    and a sample buffer are reshuffled each pass (``shuffle(seed, buffer_size)`` + ``set_epoch``)."""
+    and a sample buffer are reshuffled each pass (``shuffle(seed, buffer_size)`` + ``set_epoch``).
+
+    Resume re-reads the pass and skips the items already taken (as :class:`StreamingDataset` does), not
+    ``datasets``' ``IterableDataset.state_dict()``: that state does not hold the shuffle buffer's content,
+    which is refilled on loading, so the samples in the buffer at the save would be lost for the pass."""
 
     def raw(self, epoch: int) -> Iterator[dict]:
         from datasets import load_dataset
@@ -180,20 +188,6 @@ class HFStreamingDataset(StreamingDataset):
             ds = split_dataset_by_node(ds, rank=rank, world_size=world)
         for row in ds:
             yield dict(parquet_row_to_sample(row), __url__=row.get('__url__', 'parquet'))
-
-
-def _buffered_shuffle(it, size: int, rng: random.Random):
-    """Reservoir-style shuffle: hold ``size`` items, emit a random one as each new item comes."""
-    buf = []
-    for x in it:
-        if len(buf) < size:
-            buf.append(x)
-            continue
-        k = rng.randrange(size)
-        buf[k], x = x, buf[k]
-        yield x
-    rng.shuffle(buf)
-    yield from buf
 
 
 @DATASETS.register_module()
