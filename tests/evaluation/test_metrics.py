@@ -40,6 +40,29 @@ def test_routing_metric():
     assert 'present_recall' not in r  # no ground-truth instances given
 
 
+def test_routing_metric_per_phrasing_and_task():
+    """Only samples of the metric's phrasing count; samples of several tasks are also scored per task."""
+    det = [('red circle', '[DET]')]
+    grd = [('the red circle', '[GRD]')]
+    samples = [dict(answer_mode='free', task='det', phrasing='held_out', gt_groups=det,
+                    pred_text='Here are the results: red circle[DET].'),
+               dict(answer_mode='free', task='grounding', phrasing='held_out', gt_groups=grd,
+                    pred_text='Here are the results: the red circle[DET].'),
+               dict(answer_mode='free', task='det', phrasing='default', gt_groups=det, pred_text='A red circle.')]
+    m = RoutingAccuracy(phrasing='held_out')
+    m.process({}, samples)
+    r = m.compute_metrics(m.results)
+    assert r['token_accuracy'] == 0.5 and r['det/token_accuracy'] == 1.0 and r['grounding/token_accuracy'] == 0.0
+    assert r['grounding/name_recall'] == 1.0
+    m = RoutingAccuracy(phrasing='default')
+    m.process({}, samples)
+    r = m.compute_metrics(m.results)
+    assert r['token_accuracy'] == 0.0 and not any('/' in k for k in r)  # one task: no breakdown
+    m = RoutingAccuracy()
+    m.process({}, samples)
+    assert len(m.results) == 3
+
+
 def test_strip_routes_leaves_plain_text():
     tokens = ['[DET]', '[SEG]']
     assert strip_routes('Here are the results: red circle[DET], sky [SEG].', tokens) == \
@@ -92,6 +115,12 @@ def test_ov_coco_metric_oracle_is_perfect(synth_root):
     r = m.compute_metrics(m.results)
     assert r['bbox_mAP'] == 1.0 and r['segm_mAP'] == 1.0
     assert r['bbox_seen_mAP'] == 1.0
+    # a metric of one phrasing reads only samples of that phrasing (samples without one are 'default')
+    held = OVCocoMetric(ann_file=ann, metric=['bbox'], phrasing='held_out')
+    default = OVCocoMetric(ann_file=ann, metric=['bbox'], phrasing='default')
+    for metric in (held, default):
+        metric.process({}, _oracle_samples(ann))
+    assert held.results == [] and default.compute_metrics(default.results)['bbox_mAP'] == 1.0
     # wrong names -> zero
     m2 = OVCocoMetric(ann_file=ann, metric=['bbox'])
     samples = _oracle_samples(ann)
@@ -246,6 +275,11 @@ def test_grounding_accuracy_in_original_coordinates(synth_root):
         s.pred_instances = InstanceData(bboxes=box, scores=torch.ones(1), labels=torch.zeros(1, dtype=torch.long))
     m.process({}, [s.to_dict() for s in samples])
     assert abs(m.compute_metrics(m.results)['accuracy'] - 2 / 3) < 1e-6
+    # the answer mode filter: these samples are prompted
+    free_only, prompted_only = GroundingAccuracy(answer_mode='free'), GroundingAccuracy(answer_mode='prompted')
+    for metric in (free_only, prompted_only):
+        metric.process({}, [s.to_dict() for s in samples])
+    assert free_only.results == [] and len(prompted_only.results) == 3
 
 
 def test_long_class_lists_are_evaluated_in_chunks(synth_root, tmp_path):

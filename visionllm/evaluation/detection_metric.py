@@ -25,7 +25,8 @@ class FileCategoriesMixin:
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         keep = map_predicted_names(data_samples, {n: i for i, n in enumerate(self._classes)}, self.tasks,
-                                   self.answer_mode, getattr(self, 'names_from', 'prediction'))
+                                   self.answer_mode, getattr(self, 'names_from', 'prediction'),
+                                   getattr(self, 'phrasing', None))
         if keep:
             start = len(self.results)
             super().process(data_batch, keep)
@@ -49,13 +50,16 @@ class OVCocoMetric(FileCategoriesMixin, CocoMetric):
         names_from: ``'prediction'`` (the names the answer wrote) or ``'class_names'`` (the sample's
             ``class_names[label]``: e.g. the exemplar's category of ``detect-by-example``, whose group is named
             by a ``<region>`` token).
+        phrasing: evaluate only samples whose request had this phrasing (``'default'``, ``'train'``,
+            ``'held_out'``: ``BuildDetectionConversation(phrasing=...)``); None: all.
     """
     default_prefix = 'det'
 
     def __init__(self, ann_file: str, held_out: Sequence[str] = (), held_out_file: Optional[str] = None,
                  answer_mode: str = 'prompted', tasks: Sequence[str] = ('det', ), names_from: str = 'prediction',
-                 **kwargs):
+                 phrasing: Optional[str] = None, **kwargs):
         super().__init__(ann_file=ann_file, **kwargs)
+        self.phrasing = phrasing
         if names_from not in ('prediction', 'class_names'):
             raise ValueError(f"OVCocoMetric: names_from must be 'prediction' or 'class_names', got {names_from!r}")
         self.names_from = names_from
@@ -119,7 +123,7 @@ class OVCocoMetric(FileCategoriesMixin, CocoMetric):
 
 
 def map_predicted_names(data_samples: Sequence[dict], index: Dict[str, int], tasks: Sequence[str],
-                        answer_mode: str, names_from: str = 'prediction') -> list:
+                        answer_mode: str, names_from: str = 'prediction', phrasing: Optional[str] = None) -> list:
     """Samples of ``tasks`` / ``answer_mode`` with predicted labels re-indexed into the annotation file's
     category order by name (``index``: name -> position; a name that differs from a category only in case,
     e.g. ``person`` written for ``Person``, maps to it); names not in the file are dropped."""
@@ -129,7 +133,8 @@ def map_predicted_names(data_samples: Sequence[dict], index: Dict[str, int], tas
     index = dict({n: folded[n] for n in folded}, **index)
     keep = []
     for s in data_samples:
-        if s.get('task') not in tasks or s.get('answer_mode', 'prompted') != answer_mode:
+        if s.get('task') not in tasks or s.get('answer_mode', 'prompted') != answer_mode or \
+                (phrasing is not None and s.get('phrasing', 'default') != phrasing):
             continue
         if 'pred_instances' not in s:  # free mode and the LLM emitted no routing token: no detections
             h, w = s['ori_shape']

@@ -1,5 +1,5 @@
 """Referring-expression grounding accuracy (top-1 box IoU >= threshold)."""
-from typing import Dict, Sequence
+from typing import Dict, Optional, Sequence
 
 import torch
 from mmdet.structures.bbox import bbox_overlaps
@@ -12,16 +12,18 @@ from visionllm.registry import METRICS
 class GroundingAccuracy(BaseMetric):
     """Fraction of grounding samples whose highest-scoring box overlaps the referred box with
     IoU >= ``iou_thr``, in original image coordinates: predictions are, and the referred box is the
-    sample's ``ref_bbox`` (as the dataset read it), else its first ground-truth box taken as given."""
+    sample's ``ref_bbox`` (as the dataset read it), else its first ground-truth box taken as given.
+    ``answer_mode``: only samples of that mode (``'prompted'`` / ``'free'``); None: both."""
     default_prefix = 'grounding'
 
-    def __init__(self, iou_thr: float = 0.5, **kwargs):
+    def __init__(self, iou_thr: float = 0.5, answer_mode: Optional[str] = None, **kwargs):
         super().__init__(**kwargs)
-        self.iou_thr = iou_thr
+        self.iou_thr, self.answer_mode = iou_thr, answer_mode
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for s in data_samples:
-            if s.get('task') != 'grounding':
+            if s.get('task') != 'grounding' or \
+                    (self.answer_mode is not None and s.get('answer_mode', 'prompted') != self.answer_mode):
                 continue
             if 'pred_instances' not in s:  # no routing token emitted (free mode): a miss
                 self.results.append(0.0)

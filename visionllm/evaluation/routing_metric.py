@@ -53,23 +53,33 @@ class RoutingAccuracy(BaseMetric):
     - ``name_precision`` / ``name_recall``: written names against requested names;
     - ``present_precision`` / ``present_recall``: written names against the names of the objects in
       the image (samples with ground-truth instances only).
+
+    With samples of several tasks, ``{task}/token_accuracy`` and ``{task}/name_recall`` are given per task too.
+
+    Args:
+        tokens: the routing tokens to read (default: every registered task's).
+        phrasing: only samples whose request had this phrasing (``'default'``, ``'train'``, ``'held_out'``);
+            None: all.
     """
     default_prefix = 'routing'
 
-    def __init__(self, tokens: Optional[Sequence[str]] = None, **kw):
+    def __init__(self, tokens: Optional[Sequence[str]] = None, phrasing: Optional[str] = None, **kw):
         super().__init__(**kw)
         self.tokens = tuple(tokens) if tokens is not None else routing_tokens()  # default: every registered task's
+        self.phrasing = phrasing
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for s in data_samples:
             if s.get('gt_groups') is None or 'pred_text' not in s or s.get('answer_mode') != 'free':
+                continue
+            if self.phrasing is not None and s.get('phrasing', 'default') != self.phrasing:
                 continue
             gt = [tuple(g) for g in s['gt_groups']]
             pred = parse_routes(s['pred_text'], self.tokens)
             gt_names, pred_names = {n for n, _ in gt}, {n for n, _ in pred}
             present = present_names(s)
             self.results.append(dict(
-                sample=pred == gt, token=[t for _, t in pred] == [t for _, t in gt],
+                task=s.get('task'), sample=pred == gt, token=[t for _, t in pred] == [t for _, t in gt],
                 tp=len(set(gt) & set(pred)), n_pred=len(pred), n_gt=len(gt),
                 names=pred_names == gt_names, name_tp=len(pred_names & gt_names), n_pred_names=len(pred_names),
                 n_gt_names=len(gt_names), present_tp=None if present is None else len(pred_names & present),
@@ -88,6 +98,11 @@ class RoutingAccuracy(BaseMetric):
                    name_accuracy=total('names') / n,
                    name_precision=_ratio(total('name_tp'), total('n_pred_names')),
                    name_recall=_ratio(total('name_tp'), total('n_gt_names')))
+        tasks = sorted({str(r.get('task')) for r in results})
+        for task in tasks if len(tasks) > 1 else ():
+            rows = [r for r in results if str(r.get('task')) == task]
+            out[f'{task}/token_accuracy'] = total('token', rows) / len(rows)
+            out[f'{task}/name_recall'] = _ratio(total('name_tp', rows), total('n_gt_names', rows))
         with_gt = [r for r in results if r['n_present'] is not None]
         if with_gt:
             out.update(present_precision=_ratio(total('present_tp', with_gt), total('n_pred_names', with_gt)),

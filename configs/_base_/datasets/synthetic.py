@@ -29,6 +29,8 @@ det_train_pipeline = [
     dict(type='mmdet.RandomFlip', prob=0.5),
     dict(type='mmdet.Resize', scale=(image_size, image_size), keep_ratio=True),
     dict(type='mmdet.FilterAnnotations', min_gt_bbox_wh=(1, 1), keep_empty=True),
+    # one phrasing (phrasing='train' draws among prompts.PHRASINGS' training ones: docs/results.md, "What the LLM
+    # learns", measured it on validation without a gain)
     dict(type='BuildDetectionConversation', max_classes=30, p_all=0.6, num_negatives=(1, 8)),
     pack,
 ]
@@ -46,6 +48,15 @@ det_free_pipeline = [
     dict(type='BuildDetectionConversation', test_mode=True, max_classes=30, answer_mode='free'),
     pack,
 ]
+# the free path as a user meets it: a phrasing held out of training, a random request of 1 to 30 names
+det_free_held_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='mmdet.Resize', scale=(image_size, image_size), keep_ratio=True),
+    dict(type='LoadDetAnnotations', with_bbox=True, with_mask=True),
+    dict(type='BuildDetectionConversation', test_mode=True, max_classes=30, answer_mode='free', phrasing='held_out',
+         request_sizes=(1, 30)),
+    pack,
+]
 
 
 def _instances(split, pipeline, **kwargs):
@@ -59,8 +70,8 @@ def _det_evaluators(split):
     ann = data_root + f'annotations/instances_{split}.json'
     return [dict(type='OVCocoMetric', ann_file=ann, metric=['bbox', 'segm'], held_out_file=held_out_file),
             dict(type='OVCocoMetric', ann_file=ann, metric=['bbox'], held_out_file=held_out_file,
-                 answer_mode='free', prefix='det_free'),
-            dict(type='RoutingAccuracy')]
+                 answer_mode='free', phrasing='default', prefix='det_free'),
+            dict(type='RoutingAccuracy', phrasing='default')]
 
 
 det_train = _instances('train', det_train_pipeline)
@@ -68,6 +79,7 @@ det_val, det_test = (_instances(s, det_test_pipeline) for s in ('val', 'test'))
 # the free path (the LLM writes the answer) on the first 50 images: generation is slow
 det_free_val, det_free_test = (_instances(s, det_free_pipeline, indices=50) for s in ('val', 'test'))
 det_val_evaluators, det_test_evaluators = _det_evaluators('val'), _det_evaluators('test')
+det_free_held_val, det_free_held_test = (_instances(s, det_free_held_pipeline, indices=50) for s in ('val', 'test'))
 
 # ---- referring expressions ([GRD] -> the detection decoder, one group per sample) ---------------------
 grd_train_pipeline = [
@@ -92,7 +104,23 @@ def _referring(split):
 
 
 grd_train, grd_val, grd_test = (_referring(s) for s in ('train', 'val', 'test'))
-grd_evaluators = [dict(type='GroundingAccuracy')]
+grd_evaluators = [dict(type='GroundingAccuracy', answer_mode='prompted')]
+# the free path of referring (held-out phrasing) on the first 50 expressions
+grd_free_held_val, grd_free_held_test = (
+    dict(_referring(s), indices=50, pipeline=grd_test_pipeline[:-2] + [
+        dict(type='BuildGroundingConversation', answer_mode='free', phrasing='held_out'), pack])
+    for s in ('val', 'test'))
+
+
+def _free_held_evaluators(split):
+    """Free path on held-out phrasings (``*_free_held_*`` datasets): routing per task, decoders' scores."""
+    return [dict(type='RoutingAccuracy', phrasing='held_out', prefix='routing_held'),
+            dict(type='OVCocoMetric', ann_file=data_root + f'annotations/instances_{split}.json', metric=['bbox'],
+                 held_out_file=held_out_file, answer_mode='free', phrasing='held_out', prefix='det_free_held'),
+            dict(type='GroundingAccuracy', answer_mode='free', prefix='grounding_free_held')]
+
+
+free_held_val_evaluators, free_held_test_evaluators = _free_held_evaluators('val'), _free_held_evaluators('test')
 
 # ---- semantic segmentation (PNG label maps; 0 = background, k = the k-th name of the split's class list) ---
 seg_train_pipeline = [

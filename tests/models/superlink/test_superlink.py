@@ -23,6 +23,37 @@ def test_token_ids_resolved_explicitly(model):
     assert sl.banks['gen'].shape == (64, model.mllm.hidden_size)
 
 
+@pytest.mark.parametrize('scale', [1.0, 0.1, 0.0])
+def test_decoder_grad_scale(model, scale):
+    """The conditions are the same; the gradient a decoder loss sends back into the LLM (slot states and name
+    embeddings) is scaled."""
+    from visionllm.utils.errors import ConfigError
+    sl, tok = model.superlink, model.tokenizer
+    text_ids = tok('Here are the results: red circle[DET].', add_special_tokens=False).input_ids
+    ids, _ = sl.expand(text_ids, list(text_ids))
+    input_ids = torch.tensor([ids])
+    hidden = torch.randn(1, len(ids), model.mllm.hidden_size, requires_grad=True)
+    embeds = torch.randn(1, len(ids), model.mllm.hidden_size, requires_grad=True)
+    plain = sl.gather(hidden, input_ids, embeds)['det']
+    old = sl.decoder_grad_scale
+    sl.decoder_grad_scale = scale
+    try:
+        scaled = sl.gather(hidden, input_ids, embeds)['det']
+    finally:
+        sl.decoder_grad_scale = old
+    assert torch.equal(plain.embeddings, scaled.embeddings)
+    assert torch.equal(plain.name_embeddings, scaled.name_embeddings)
+    g_plain = torch.autograd.grad((plain.embeddings.sum() + plain.name_embeddings.sum()), (hidden, embeds))
+    if scale == 0.0:
+        assert not scaled.embeddings.requires_grad and not scaled.name_embeddings.requires_grad
+    else:
+        g = torch.autograd.grad((scaled.embeddings.sum() + scaled.name_embeddings.sum()), (hidden, embeds))
+        for a, b in zip(g, g_plain):
+            assert torch.allclose(a, b * scale)
+    with pytest.raises(ConfigError, match='decoder_grad_scale'):
+        SuperLink(families=dict(det=dict(tokens=['[DET]'], num_queries=2)), decoder_grad_scale=2.0)
+
+
 def test_shared_routing_token_is_rejected():
     from visionllm.utils.errors import ConfigError
     with pytest.raises(ConfigError, match='given to families'):

@@ -14,7 +14,7 @@ from .regions import regions_of
 from .tiling import tile_image
 
 COMMON_META_KEYS = ('img_path', 'img_id', 'ori_shape', 'img_shape', 'scale_factor', 'task', 'messages', 'sample_id',
-                    'answer_mode')  # every task's; each task adds its own (TaskSpec.meta_keys)
+                    'answer_mode', 'phrasing')  # every task's; each task adds its own (TaskSpec.meta_keys)
 
 
 @TRANSFORMS.register_module()

@@ -1,4 +1,5 @@
 """Transforms that write a task's conversation from its annotations."""
+import zlib
 from typing import Optional, Sequence
 
 import numpy as np
@@ -6,7 +7,7 @@ from mmcv.transforms import BaseTransform
 
 from visionllm.datasets import prompts
 from visionllm.registry import TRANSFORMS
-from visionllm.utils.errors import BadSampleError
+from visionllm.utils.errors import BadSampleError, ConfigError
 
 
 def _conversation(results: dict, field: str, build):
@@ -15,6 +16,17 @@ def _conversation(results: dict, field: str, build):
         return build()
     except ValueError as e:
         raise BadSampleError(results.get('img_path', '?'), field, str(e)) from None
+
+
+def _template(task: str, mode: str, results: dict, key_field: str = 'img_path') -> str:
+    """The request phrasing of ``task`` for this sample (:func:`visionllm.datasets.prompts.phrasing`)."""
+    return prompts.phrasing(task, mode, results.get(key_field))
+
+
+def _check_phrasing(mode: str) -> str:
+    if mode not in prompts.PHRASING_MODES:
+        raise ConfigError(f'phrasing must be one of {prompts.PHRASING_MODES}, got {mode!r}')
+    return mode
 
 
 def _keep(results: dict, keep: np.ndarray) -> None:
@@ -43,16 +55,32 @@ class BuildDetectionConversation(BaseTransform):
             one forward) or ``'free'`` (the LLM must generate it; ``gt_groups`` holds the expected
             (name, routing token) pairs for the routing metric).
         classes: restrict prompts to these names (default: the dataset's classes).
+        phrasing: the request's wording (``visionllm.datasets.prompts.PHRASINGS``): ``'default'``,
+            ``'train'`` (a random training phrasing) or ``'held_out'`` (one never trained on).
+        request_sizes: test only: ``(lo, hi)`` asks each sample for a random subset of ``lo..hi`` of the
+            names (fixed per image, in random order) instead of all of them, as a user's requests vary.
     """
 
     def __init__(self, test_mode: bool = False, max_classes: int = 30, p_all: float = 0.2,
                  num_negatives: Sequence[int] = (1, 8), answer_mode: str = 'prompted',
-                 routing_token: str = '[DET]', classes: Optional[Sequence[str]] = None):
+                 routing_token: str = '[DET]', classes: Optional[Sequence[str]] = None,
+                 phrasing: str = 'default', request_sizes: Optional[Sequence[int]] = None):
         assert answer_mode in ('prompted', 'free'), f'answer_mode must be prompted or free, got {answer_mode}'
         self.test_mode, self.max_classes, self.p_all = test_mode, max_classes, p_all
         self.num_negatives = tuple(num_negatives)
         self.answer_mode, self.routing_token = answer_mode, routing_token
         self.classes = list(classes) if classes else None
+        self.phrasing = _check_phrasing(phrasing)
+        if request_sizes is not None and not (test_mode and len(request_sizes) == 2
+                                              and 1 <= request_sizes[0] <= request_sizes[1]):
+            raise ConfigError(f'request_sizes must be (lo, hi) with 1 <= lo <= hi, in test mode; got {request_sizes}')
+        self.request_sizes = tuple(request_sizes) if request_sizes is not None else None
+
+    def _request(self, names, key) -> list:
+        """A random subset of ``names`` of ``request_sizes`` length, fixed by ``key`` (the image path)."""
+        rng = np.random.RandomState(zlib.crc32(str(key).encode()))
+        k = rng.randint(self.request_sizes[0], min(self.request_sizes[1], len(names)) + 1)
+        return [names[i] for i in rng.permutation(len(names))[:k]]
 
     def _choose(self, all_names, pos_names, negative_pool=None):
         rng = np.random
@@ -76,6 +104,8 @@ class BuildDetectionConversation(BaseTransform):
                                  else dataset_names)
         if self.test_mode and 'class_range' in results:
             names = names[results['class_range'][0]:results['class_range'][1]]
+        if self.request_sizes is not None:
+            names = self._request(names, results.get('img_path'))
         labels = np.asarray(results.get('gt_bboxes_labels', np.zeros(0, np.int64)))
         gt_names = [dataset_names[i] for i in labels]
         pos = list(dict.fromkeys(n for n in gt_names if n in names))
@@ -86,10 +116,12 @@ class BuildDetectionConversation(BaseTransform):
         results['gt_bboxes_labels'] = np.array([index[n] for n, k in zip(gt_names, keep) if k], np.int64)
         results['class_names'] = chosen
         results['task'] = 'det'
-        conv = _conversation(results, 'class_names', lambda: prompts.det_conversation(chosen, self.routing_token))
+        template = _template('det', self.phrasing, results)
+        conv = _conversation(results, 'class_names',
+                             lambda: prompts.det_conversation(chosen, self.routing_token, template))
         results['gt_groups'] = [(n, self.routing_token) for n in chosen]
         results['messages'] = conv[:1] if self.answer_mode == 'free' else conv
-        results['answer_mode'] = self.answer_mode
+        results['answer_mode'], results['phrasing'] = self.answer_mode, self.phrasing
         return results
 
 
@@ -98,14 +130,15 @@ class BuildGroundingConversation(BaseTransform):
     """Referring expression -> ``Please locate <expr> ...`` / ``Here are the results: <expr>[GRD].``
     with one group (the expression) and the referred object as label 0."""
 
-    def __init__(self, answer_mode: str = 'prompted'):
+    def __init__(self, answer_mode: str = 'prompted', phrasing: str = 'default'):
         assert answer_mode in ('prompted', 'free')
-        self.answer_mode = answer_mode
+        self.answer_mode, self.phrasing = answer_mode, _check_phrasing(phrasing)
 
     def transform(self, results: dict) -> dict:
         expr = results['expression']
-        conv = _conversation(results, 'expression', lambda: prompts.grounding_conversation(expr))
-        results.update(class_names=[expr], task='grounding', answer_mode=self.answer_mode,
+        template = _template('grounding', self.phrasing, results)
+        conv = _conversation(results, 'expression', lambda: prompts.grounding_conversation(expr, template))
+        results.update(class_names=[expr], task='grounding', answer_mode=self.answer_mode, phrasing=self.phrasing,
                        gt_groups=[(expr, '[GRD]')], messages=conv[:1] if self.answer_mode == 'free' else conv)
         return results
 
@@ -118,9 +151,10 @@ class BuildSegmentationConversation(BaseTransform):
     :class:`BuildDetectionConversation`."""
 
     def __init__(self, test_mode: bool = False, max_classes: int = 32, p_all: float = 0.3,
-                 num_negatives: Sequence[int] = (1, 8), ignore_index: int = 255, answer_mode: str = 'prompted'):
+                 num_negatives: Sequence[int] = (1, 8), ignore_index: int = 255, answer_mode: str = 'prompted',
+                 phrasing: str = 'default'):
         self._choose_det = BuildDetectionConversation(test_mode, max_classes, p_all, num_negatives)
-        self.ignore_index, self.answer_mode = ignore_index, answer_mode
+        self.ignore_index, self.answer_mode, self.phrasing = ignore_index, answer_mode, _check_phrasing(phrasing)
 
     def transform(self, results: dict) -> dict:
         names = list(results['dataset_classes'])
@@ -132,8 +166,9 @@ class BuildSegmentationConversation(BaseTransform):
             lut[names.index(n)] = i
         results['invalid_label_pixels'] = int(((seg >= len(names)) & (seg != self.ignore_index)).sum())
         results['gt_seg_map'] = lut[seg.astype(np.int64).clip(0, 255)]
-        conv = _conversation(results, 'class_names', lambda: prompts.seg_conversation(chosen))
-        results.update(class_names=chosen, task='semseg', answer_mode=self.answer_mode,
+        template = _template('semseg', self.phrasing, results)
+        conv = _conversation(results, 'class_names', lambda: prompts.seg_conversation(chosen, template))
+        results.update(class_names=chosen, task='semseg', answer_mode=self.answer_mode, phrasing=self.phrasing,
                        gt_groups=[(n, '[SEG]') for n in chosen],
                        messages=conv[:1] if self.answer_mode == 'free' else conv)
         return results
@@ -173,8 +208,10 @@ class BuildPoseConversation(BaseTransform):
     ``min_keypoints``) in random order and reorders ``gt_keypoints`` to it; test uses all, in file order.
     Instances whose keypoints are all invisible are dropped (crowd regions too)."""
 
-    def __init__(self, test_mode: bool = False, min_keypoints: int = 2, answer_mode: str = 'prompted'):
+    def __init__(self, test_mode: bool = False, min_keypoints: int = 2, answer_mode: str = 'prompted',
+                 phrasing: str = 'default'):
         self.test_mode, self.min_keypoints, self.answer_mode = test_mode, min_keypoints, answer_mode
+        self.phrasing = _check_phrasing(phrasing)
 
     def transform(self, results: dict) -> dict:
         names = list(results['keypoint_names'])
@@ -189,8 +226,10 @@ class BuildPoseConversation(BaseTransform):
         results['gt_keypoints_visible'] = results['gt_keypoints_visible'][:, order]
         obj = results['dataset_classes'][0]
         kpts = [names[i] for i in order]
-        conv = _conversation(results, 'keypoint_names', lambda: prompts.pose_conversation(obj, kpts))
+        template = _template('pose', self.phrasing, results)
+        conv = _conversation(results, 'keypoint_names', lambda: prompts.pose_conversation(obj, kpts, template))
         results.update(class_names=[obj], keypoint_names=kpts, task='pose', answer_mode=self.answer_mode,
+                       phrasing=self.phrasing,
                        gt_groups=[(obj, '[DET]')] + [(n, '[POSE]') for n in kpts],
                        messages=conv[:1] if self.answer_mode == 'free' else conv)
         return results
@@ -200,8 +239,9 @@ class BuildPoseConversation(BaseTransform):
 class BuildGenerationConversation(BaseTransform):
     """``Please draw <text>.`` -> ``Here is the image: [GEN].`` (one [GEN] group)."""
 
-    def __init__(self, answer_mode: str = 'prompted', max_prompt_chars: int = 300):
+    def __init__(self, answer_mode: str = 'prompted', max_prompt_chars: int = 300, phrasing: str = 'default'):
         self.answer_mode, self.max_prompt_chars = answer_mode, max_prompt_chars
+        self.phrasing = _check_phrasing(phrasing)
 
     def transform(self, results: dict) -> dict:
         text = results['text'].strip().rstrip('.')
@@ -210,8 +250,8 @@ class BuildGenerationConversation(BaseTransform):
         if len(text) > self.max_prompt_chars:
             raise BadSampleError(results.get('gt_img_path', '?'), 'text',
                                  f'prompt of {len(text)} characters exceeds max_prompt_chars={self.max_prompt_chars}')
-        conv = prompts.gen_conversation(text)
-        results.update(task='gen', answer_mode=self.answer_mode, gt_groups=[('', '[GEN]')],
+        conv = prompts.gen_conversation(text, _template('gen', self.phrasing, results, 'text'))
+        results.update(task='gen', answer_mode=self.answer_mode, phrasing=self.phrasing, gt_groups=[('', '[GEN]')],
                        messages=conv[:1] if self.answer_mode == 'free' else conv)
         return results
 
@@ -220,12 +260,12 @@ class BuildGenerationConversation(BaseTransform):
 class BuildEditConversation(BaseTransform):
     """``<image> Please edit the image: <instruction>.`` -> ``Here is the edited image: [EDIT].``"""
 
-    def __init__(self, answer_mode: str = 'prompted'):
-        self.answer_mode = answer_mode
+    def __init__(self, answer_mode: str = 'prompted', phrasing: str = 'default'):
+        self.answer_mode, self.phrasing = answer_mode, _check_phrasing(phrasing)
 
     def transform(self, results: dict) -> dict:
-        conv = prompts.edit_conversation(results['instruction'])
-        results.update(task='edit', answer_mode=self.answer_mode, gt_groups=[('', '[EDIT]')],
+        conv = prompts.edit_conversation(results['instruction'], _template('edit', self.phrasing, results))
+        results.update(task='edit', answer_mode=self.answer_mode, phrasing=self.phrasing, gt_groups=[('', '[EDIT]')],
                        messages=conv[:1] if self.answer_mode == 'free' else conv)
         return results
 

@@ -18,6 +18,14 @@ from visionllm.utils.names import NAME_DELIMITERS, unescape_name
 from .slots import SlotExpander
 
 
+def scale_grad(x: Tensor, scale: float) -> Tensor:
+    """``x`` in the forward pass; its gradient times ``scale`` in the backward pass."""
+    if scale == 1.0 or not x.requires_grad:
+        return x
+    detached = x.detach()
+    return detached if scale == 0.0 else detached + (x - detached) * scale  # forward: exactly x
+
+
 @MODELS.register_module()
 class SuperLink(BaseModule):
     """Routing-token table and query banks (one bank per decoder family, never shared).
@@ -35,14 +43,22 @@ class SuperLink(BaseModule):
             names written so far (:meth:`position_ids`, :meth:`next_token_targets`). ``'causal'``: plain
             causal attention over the whole sequence, slots included (VisionLLM v2's choice, suited to a
             pretrained LLM); the token after a group is then predicted at its last slot.
+        decoder_grad_scale: factor on the gradient the decoders' losses send back into the LLM through the
+            conditions (slot hidden states and name embeddings); the forward pass is unchanged. 1.0: plain
+            end-to-end training; below 1, the LLM's own (language-model) gradient is not swamped by the
+            decoders' (which reach its tied token embeddings through every name); 0: the decoders read the
+            LLM without training it (the query banks then get no gradient either).
     """
 
     def __init__(self, families: Dict[str, dict], placeholder: str = '[EMB]', slot_attention: str = 'group',
-                 init_cfg=None):
+                 decoder_grad_scale: float = 1.0, init_cfg=None):
         super().__init__(init_cfg)
         if slot_attention not in ('group', 'causal'):
             raise ConfigError(f"superlink.slot_attention must be 'group' or 'causal', got {slot_attention!r}")
+        if not 0.0 <= float(decoder_grad_scale) <= 1.0:
+            raise ConfigError(f'superlink.decoder_grad_scale must be in [0, 1], got {decoder_grad_scale!r}')
         self.slot_attention = slot_attention
+        self.decoder_grad_scale = float(decoder_grad_scale)
         self.families = {f: dict(tokens=list(c['tokens']), num_queries=int(c['num_queries']))
                          for f, c in families.items()}
         seen = {}
@@ -147,10 +163,13 @@ class SuperLink(BaseModule):
         """Hidden states [B, L, D] at the slots -> ``{family: TaskConditions}`` (names read from ids).
 
         With the LLM's input embeddings [B, L, D], each group also gets the mean embedding of its
-        name's tokens (``TaskConditions.name_embeddings``).
+        name's tokens (``TaskConditions.name_embeddings``). Both carry ``decoder_grad_scale`` back.
         """
         out = {}
         rows = input_ids.tolist()
+        hidden = scale_grad(hidden, self.decoder_grad_scale)
+        if inputs_embeds is not None:
+            inputs_embeds = scale_grad(inputs_embeds, self.decoder_grad_scale)
         for f, (b, pos, route_pos) in self._slots(input_ids).items():
             emb = hidden[b[:, None].expand_as(pos), pos]
             starts = [self.name_start(rows[bi], p) for bi, p in zip(b.tolist(), route_pos)]
