@@ -9,6 +9,8 @@ from mmdet.evaluation import CocoMetric
 from visionllm.evaluation.held_out import held_out_names
 from visionllm.registry import METRICS
 
+from .sample_filter import selected
+
 
 class FileCategoriesMixin:
     """For mmdet's COCO-style metrics: the class list is the annotation file's (``self._classes``, set by
@@ -133,8 +135,7 @@ def map_predicted_names(data_samples: Sequence[dict], index: Dict[str, int], tas
     index = dict({n: folded[n] for n in folded}, **index)
     keep = []
     for s in data_samples:
-        if s.get('task') not in tasks or s.get('answer_mode', 'prompted') != answer_mode or \
-                (phrasing is not None and s.get('phrasing', 'default') != phrasing):
+        if s.get('task') not in tasks or not selected(s, answer_mode, phrasing):
             continue
         if 'pred_instances' not in s:  # free mode and the LLM emitted no routing token: no detections
             h, w = s['ori_shape']

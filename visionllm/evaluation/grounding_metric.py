@@ -7,6 +7,8 @@ from mmengine.evaluator import BaseMetric
 
 from visionllm.registry import METRICS
 
+from .sample_filter import selected
+
 
 @METRICS.register_module()
 class GroundingAccuracy(BaseMetric):
@@ -22,8 +24,7 @@ class GroundingAccuracy(BaseMetric):
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for s in data_samples:
-            if s.get('task') != 'grounding' or \
-                    (self.answer_mode is not None and s.get('answer_mode', 'prompted') != self.answer_mode):
+            if s.get('task') != 'grounding' or not selected(s, self.answer_mode):
                 continue
             if 'pred_instances' not in s:  # no routing token emitted (free mode): a miss
                 self.results.append(0.0)

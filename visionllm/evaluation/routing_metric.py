@@ -8,6 +8,8 @@ from visionllm.registry import METRICS
 from visionllm.structures.tasks import routing_tokens
 from visionllm.utils.names import unescape_name
 
+from .sample_filter import selected
+
 ROUTE_RE = re.compile(r'([^:,;\n\[\]]*)(\[[A-Z]+\])')
 
 
@@ -70,9 +72,7 @@ class RoutingAccuracy(BaseMetric):
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for s in data_samples:
-            if s.get('gt_groups') is None or 'pred_text' not in s or s.get('answer_mode') != 'free':
-                continue
-            if self.phrasing is not None and s.get('phrasing', 'default') != self.phrasing:
+            if s.get('gt_groups') is None or 'pred_text' not in s or not selected(s, 'free', self.phrasing):
                 continue
             gt = [tuple(g) for g in s['gt_groups']]
             pred = parse_routes(s['pred_text'], self.tokens)
